@@ -1,0 +1,65 @@
+/**
+ * The one error catalog. Every error SkyDNS reports to a user carries a stable
+ * `SKY_ERR_*` code from this table; tests assert the code, never the message.
+ * Add new codes here (and nowhere else), with a one-line description: the
+ * catalog test keeps this table and docs/errors.md in step.
+ */
+export const ERRORS = {
+  // configuration (Skyfile)
+  SKY_ERR_CONFIG_READ: 'the Skyfile could not be read',
+  SKY_ERR_CONFIG_SYNTAX: 'the Skyfile is not valid JSON5',
+  SKY_ERR_CONFIG_INVALID: 'a Skyfile value does not match the schema',
+  SKY_ERR_CONFIG_UNKNOWN_PLUGIN: 'a chain entry names a plugin that does not exist',
+  SKY_ERR_CONFIG_CHAIN_ENTRY: 'a chain entry is neither a name nor a one-key object',
+  SKY_ERR_PLUGIN_LOAD: 'a custom plugin module could not be loaded or is not a plugin factory',
+  SKY_ERR_PLUGIN_SETUP: 'a plugin failed to set up',
+  // server
+  SKY_ERR_LISTEN: 'a listener could not bind its address',
+  SKY_ERR_LISTEN_ADDRESS: 'a listen address is not host:port',
+  // wire
+  SKY_ERR_WIRE_FORMAT: 'a DNS message is malformed',
+  SKY_ERR_WIRE_ENCODE: 'a DNS message could not be encoded',
+  // registry
+  SKY_ERR_REGISTRY_INVALID: 'a service registration is invalid',
+  SKY_ERR_REGISTRY_EXISTS: 'a service with this UUID is already registered',
+  SKY_ERR_REGISTRY_NOT_FOUND: 'no live service with this UUID',
+  SKY_ERR_REGISTRY_IO: 'the registry could not write to or read from its storage',
+  SKY_ERR_REGISTRY_CLOSED: 'the registry is closed',
+  SKY_ERR_REGISTRY_UNAVAILABLE: 'the registry cannot accept writes right now (no quorum or not connected)',
+} as const;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+export class SkyError extends Error {
+  readonly code: ErrorCode;
+  /** Key path into the Skyfile (`chain[2].forward.to`) or a field name, when there is one. */
+  readonly path: string | undefined;
+  /** 1-based line in the Skyfile, when known. */
+  readonly line: number | undefined;
+  readonly column: number | undefined;
+
+  constructor(
+    code: ErrorCode,
+    message: string,
+    opts: { path?: string; line?: number; column?: number; cause?: unknown } = {},
+  ) {
+    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.name = 'SkyError';
+    this.code = code;
+    this.path = opts.path;
+    this.line = opts.line;
+    this.column = opts.column;
+  }
+
+  /** One line for a terminal: `SKY_ERR_X: message (at chain[2].forward.to, line 7)`. */
+  describe(): string {
+    const where: string[] = [];
+    if (this.path) where.push(`at ${this.path}`);
+    if (this.line !== undefined) where.push(`line ${this.line}${this.column !== undefined ? `, column ${this.column}` : ''}`);
+    return `${this.code}: ${this.message}${where.length ? ` (${where.join(', ')})` : ''}`;
+  }
+}
+
+export function isSkyError(e: unknown, code?: ErrorCode): e is SkyError {
+  return e instanceof SkyError && (code === undefined || e.code === code);
+}
