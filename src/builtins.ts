@@ -1,0 +1,11 @@
+/**
+ * The built-in plugins, by the name a Skyfile uses. The core never imports a
+ * plugin anywhere else; this table is the one place the two meet.
+ */
+import type { PluginFactory } from './plugin.js';
+import log from '../plugins/log/index.js';
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export const builtins: Readonly<Record<string, PluginFactory<any>>> = Object.freeze({
+  log,
+});

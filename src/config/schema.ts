@@ -1,0 +1,47 @@
+import { registrySchema } from '../registry/create.js';
+
+/** The Skyfile's top level. Each chain entry's options are validated against its plugin's own schema. */
+export const skyfileSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['chain'],
+  properties: {
+    dns: {
+      type: 'object',
+      default: {},
+      additionalProperties: false,
+      properties: {
+        listen: { type: 'array', items: { type: 'string' }, minItems: 1, default: ['127.0.0.1:1053'] },
+        maxUdpSize: { type: 'integer', minimum: 512, maximum: 65535, default: 1232 },
+        maxInFlight: { type: 'integer', minimum: 1, default: 10000 },
+        shed: { enum: ['refused', 'drop'], default: 'refused' },
+        tcp: {
+          type: 'object',
+          default: {},
+          additionalProperties: false,
+          properties: {
+            idleTimeoutMs: { type: 'integer', minimum: 1, default: 10000 },
+            maxConnections: { type: 'integer', minimum: 1, default: 1000 },
+            maxPipelined: { type: 'integer', minimum: 1, default: 64 },
+          },
+        },
+      },
+    },
+    registry: registrySchema,
+    log: {
+      type: 'object',
+      default: {},
+      additionalProperties: false,
+      properties: {
+        level: { enum: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], default: 'info' },
+      },
+    },
+    chain: {
+      type: 'array',
+      minItems: 1,
+      items: {
+        anyOf: [{ type: 'string', minLength: 1 }, { type: 'object', minProperties: 1, maxProperties: 1 }],
+      },
+    },
+  },
+} as const;

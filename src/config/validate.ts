@@ -1,0 +1,57 @@
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { SkyError } from '../errors.js';
+import { locate, type Position } from './locate.js';
+
+const ajv = new Ajv({ useDefaults: true, allErrors: false, strict: false, allowUnionTypes: true });
+const compiled = new WeakMap<object, ValidateFunction>();
+
+function compile(schema: object): ValidateFunction {
+  let v = compiled.get(schema);
+  if (!v) {
+    v = ajv.compile(schema);
+    compiled.set(schema, v);
+  }
+  return v;
+}
+
+/** "/chain/2/forward/to" under prefix "" → "chain[2].forward.to". */
+export function pointerToPath(prefix: string, pointer: string): string {
+  let p = prefix;
+  for (const seg of pointer.split('/').slice(1)) {
+    const s = seg.replace(/~1/g, '/').replace(/~0/g, '~');
+    p += /^\d+$/.test(s) ? `[${s}]` : p ? `.${s}` : s;
+  }
+  return p;
+}
+
+function describe(e: ErrorObject, path: string): { path: string; message: string } {
+  const params = e.params as Record<string, unknown>;
+  switch (e.keyword) {
+    case 'additionalProperties': {
+      const key = String(params.additionalProperty);
+      const p = path ? `${path}.${key}` : key;
+      return { path: p, message: `unknown key "${key}"` };
+    }
+    case 'required': {
+      const key = String(params.missingProperty);
+      return { path: path ? `${path}.${key}` : key, message: `missing required key "${key}"` };
+    }
+    case 'enum':
+      return { path, message: `must be one of ${(params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}` };
+    default:
+      return { path, message: e.message ?? 'invalid value' };
+  }
+}
+
+/**
+ * Validates `data` in place (defaults filled) against `schema`. On failure throws
+ * SKY_ERR_CONFIG_INVALID naming the key path and, when known, the line.
+ */
+export function validateAt(schema: object, data: unknown, prefix: string, positions: Map<string, Position>): void {
+  const v = compile(schema);
+  if (v(data)) return;
+  const err = v.errors![0]!;
+  const { path, message } = describe(err, pointerToPath(prefix, err.instancePath));
+  const pos = locate(positions, path);
+  throw new SkyError('SKY_ERR_CONFIG_INVALID', `${path || 'Skyfile'}: ${message}`, { path, ...(pos ? { line: pos.line, column: pos.column } : {}) });
+}

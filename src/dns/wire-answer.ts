@@ -1,0 +1,102 @@
+/**
+ * Pre-encoded answers: the hot path of the cache and of the zone plugins.
+ * A reply is encoded once (header + question + records, no OPT) and kept with
+ * the offsets of every TTL field. Serving it again is a copy plus patches:
+ * the ID, the RD bit, the question name's case (copied from the client's
+ * bytes, same length since the cache key is the lowercased name) and the TTLs.
+ */
+
+export interface WireAnswer {
+  /** Header + question + records, without an OPT record. */
+  wire: Buffer;
+  /** Offsets of the 32-bit TTL field of every record. */
+  ttlOffsets: number[];
+  /** End of the question name (it spans 12..qnameEnd). */
+  qnameEnd: number;
+  rcode: number;
+  /** Whether the TC bit is set. */
+  truncated: boolean;
+}
+
+function skipName(buf: Buffer, off: number): number {
+  for (;;) {
+    const len = buf[off]!;
+    if (len === 0) return off + 1;
+    if ((len & 0xc0) === 0xc0) return off + 2;
+    off += len + 1;
+  }
+}
+
+/**
+ * Indexes an encoded reply. Any OPT record is cut off (with ARCOUNT fixed) so
+ * the server can add the one that fits each client. Throws RangeError on a malformed buffer.
+ */
+export function prepareWire(buf: Buffer): WireAnswer {
+  if (buf.length < 12) throw new RangeError('reply shorter than a header');
+  const qd = buf.readUInt16BE(4);
+  const counts = [buf.readUInt16BE(6), buf.readUInt16BE(8), buf.readUInt16BE(10)];
+  let off = 12;
+  let qnameEnd = 12;
+  for (let i = 0; i < qd; i++) {
+    off = skipName(buf, off);
+    if (i === 0) qnameEnd = off;
+    off += 4;
+  }
+  const ttlOffsets: number[] = [];
+  let arKept = 0;
+  let end = off;
+  const total = counts[0]! + counts[1]! + counts[2]!;
+  for (let i = 0; i < total; i++) {
+    const start = off;
+    off = skipName(buf, off);
+    if (off + 10 > buf.length) throw new RangeError('record runs past the end');
+    const type = buf.readUInt16BE(off);
+    const next = off + 10 + buf.readUInt16BE(off + 8);
+    if (next > buf.length) throw new RangeError('record data runs past the end');
+    if (type === 41) {
+      // OPT: drop it; everything after it must be copied down.
+      if (i !== total - 1) throw new RangeError('OPT is not the last record');
+      end = start;
+      break;
+    }
+    ttlOffsets.push(off + 4);
+    if (i >= counts[0]! + counts[1]!) arKept++;
+    off = next;
+    end = off;
+  }
+  const wire = Buffer.from(buf.subarray(0, end));
+  wire.writeUInt16BE(arKept, 10);
+  const flags = wire.readUInt16BE(2);
+  return { wire, ttlOffsets, qnameEnd, rcode: flags & 0xf, truncated: (flags & 0x0200) !== 0 };
+}
+
+/**
+ * A fresh copy of `w` for one client: its ID, RD bit and question spelling,
+ * and every TTL lowered by `age` seconds (never below 0). Returns null when
+ * the client's question does not have the cached name's length.
+ */
+export function patchWire(w: WireAnswer, id: number, rd: boolean, clientRaw: Buffer, clientQnameEnd: number, age: number): Buffer | null {
+  if (clientQnameEnd !== w.qnameEnd) return null;
+  const out = Buffer.allocUnsafe(w.wire.length);
+  w.wire.copy(out);
+  out.writeUInt16BE(id, 0);
+  out[2] = rd ? out[2]! | 0x01 : out[2]! & 0xfe;
+  clientRaw.copy(out, 12, 12, clientQnameEnd);
+  if (age > 0) {
+    for (const o of w.ttlOffsets) {
+      const t = out.readUInt32BE(o);
+      out.writeUInt32BE(t > age ? t - age : 0, o);
+    }
+  }
+  return out;
+}
+
+/** The smallest TTL in the reply (for cache lifetimes); undefined when it has no records. */
+export function minTtl(w: WireAnswer): number | undefined {
+  let m: number | undefined;
+  for (const o of w.ttlOffsets) {
+    const t = w.wire.readUInt32BE(o);
+    if (m === undefined || t < m) m = t;
+  }
+  return m;
+}

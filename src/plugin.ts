@@ -1,0 +1,155 @@
+/**
+ * The plugin contract.
+ *
+ * A Skyfile's `chain` is an ordered list of plugins; the order written is the
+ * order a query runs through them. The server parses each query's header and
+ * question, builds a `Request` and calls `chain[0].serveDNS(req, next)`.
+ *
+ * A plugin's `serveDNS` does one of three things:
+ *  - answers: returns a `Reply` (a `Message`, or already-encoded wire bytes);
+ *  - passes: returns `next()` (or awaits it and changes or observes what comes back,
+ *    as `cache` and `log` do). `next(req)` may pass on a changed request;
+ *  - drops: returns `DROP` (nothing is sent to the client).
+ * When the last plugin calls `next()`, the query fell off the end of the chain
+ * and the reply is REFUSED. A plugin that throws or rejects gets its client a
+ * SERVFAIL, an error log line names the plugin, and the server keeps serving.
+ * `next` may be called again later (cache prefetch re-runs the rest of the chain).
+ *
+ * A plugin never imports dns-packet or another plugin: it builds `Message`s from
+ * src/dns types, and shares state only through the `SetupContext` (registry, clock).
+ *
+ * A factory declares a JSON schema for its options; the Skyfile loader validates
+ * them (filling defaults, rejecting unknown keys) before `setup` is called, so
+ * `setup` receives options that already match the schema. `start` runs after
+ * every plugin is set up and before the listeners open (bind your own sockets
+ * there); `stop` runs on shutdown or when a reload replaces the chain. `ready`
+ * feeds the health plugin's /ready.
+ *
+ * Custom plugins: a chain entry whose name is a path (`./geo.js`) or a package
+ * loads that module's default export as a `PluginFactory`.
+ */
+import type { Clock } from './clock.js';
+import type { Edns } from './dns/query.js';
+import type { DecodedMessage } from './dns/decode.js';
+import type { Message } from './dns/types.js';
+import type { Logger } from './logger.js';
+import type { Registry } from './registry/types.js';
+
+export type JSONSchema = Record<string, unknown>;
+
+export interface Remote {
+  address: string;
+  port: number;
+  family: 'IPv4' | 'IPv6';
+}
+
+/** What happened to a reply once it was written (for log and metrics plugins). */
+export interface ResponseInfo {
+  rcode: number;
+  /** Bytes written (0 when dropped). */
+  size: number;
+  truncated: boolean;
+  dropped: boolean;
+  /** ANCOUNT of the reply (0 with NOERROR is NODATA). */
+  answerCount: number;
+  /** Milliseconds from receipt to write, by the server's clock. */
+  durationMs: number;
+  /** Name of the plugin that produced the reply, when one did. */
+  answeredBy: string | undefined;
+}
+
+export interface Request {
+  readonly id: number;
+  /** Question name as the client spelled it (0x20 case kept), no trailing dot; "." for the root. */
+  readonly qname: string;
+  /** `qname` lowercased: the name every lookup uses. */
+  readonly name: string;
+  /** Question type mnemonic ("A", "SRV", "TYPE65280"). */
+  readonly type: string;
+  readonly qtype: number;
+  readonly qclass: number;
+  readonly rd: boolean;
+  readonly cd: boolean;
+  /** DNSSEC OK bit from EDNS. */
+  readonly do: boolean;
+  /** The query's EDNS, or null when it had no OPT record. */
+  readonly edns: Edns | null;
+  readonly transport: 'udp' | 'tcp';
+  readonly remote: Remote;
+  /** The query exactly as received. */
+  readonly raw: Buffer;
+  /** Offset just past the question name in `raw` (the name spans 12..qnameEnd). */
+  readonly qnameEnd: number;
+  /** Largest reply the client accepts on this transport (UDP: 512, or its EDNS size capped by the server's maximum). */
+  readonly maxSize: number;
+  /** When the query arrived (ms, server clock). */
+  readonly receivedAt: number;
+  /** Full decode of the query: only when a plugin needs more than the question. */
+  decode(): DecodedMessage;
+  /** Calls `fn` once the reply is written or dropped. */
+  onResponse(fn: (info: ResponseInfo) => void): void;
+}
+
+/** A reply as a message; the server encodes it (compression, truncation, OPT). */
+export interface MessageReply {
+  msg: Message;
+  /** Set by the chain: which plugin produced it. */
+  by?: string;
+}
+
+/**
+ * A reply already in wire form for this very request: ID, RD and question
+ * spelling patched, no OPT record (the server adds the one this client needs).
+ */
+export interface WireReply {
+  wire: Buffer;
+  by?: string;
+}
+
+export interface DropReply {
+  drop: true;
+  by?: string;
+}
+
+export type Reply = MessageReply | WireReply | DropReply;
+
+export const DROP: DropReply = Object.freeze({ drop: true as const });
+
+export type Next = (req?: Request) => Promise<Reply>;
+
+export interface Plugin {
+  serveDNS(req: Request, next: Next): Promise<Reply>;
+  start?(): Promise<void>;
+  stop?(): Promise<void>;
+  ready?(): boolean;
+}
+
+export interface SetupContext {
+  /** The plugin's name as written in the Skyfile. */
+  name: string;
+  /** Position in the chain (0-based). */
+  index: number;
+  /** Logger bound to this plugin. */
+  logger: Logger;
+  clock: Clock;
+  /** The shared service registry, created on first use from the Skyfile's `registry` section. */
+  registry(): Promise<Registry>;
+  /** DNS listen addresses ("127.0.0.1:1053"), as configured. */
+  listen: readonly string[];
+  /** Addresses actually bound (known after the listeners open; used for loop detection). */
+  boundAddresses(): readonly string[];
+  /** Directory of the Skyfile, for resolving relative paths. */
+  baseDir: string;
+}
+
+export interface PluginFactory<O = Record<string, unknown>> {
+  name: string;
+  /** JSON schema of the options object; defaults in it are filled in. */
+  schema: JSONSchema;
+  setup(opts: O, ctx: SetupContext): Plugin | Promise<Plugin>;
+}
+
+/** Identity helper that gives a factory literal its types. */
+export function definePlugin<O>(f: PluginFactory<O>): PluginFactory<O> {
+  return f;
+}

@@ -1,0 +1,240 @@
+/**
+ * The DNS server: UDP and TCP listeners on each configured address (the same
+ * port for both, even when the port is 0), the request lifecycle and limits.
+ *
+ * Limits: `maxInFlight` queries in the chain at once (past it the server
+ * sheds: REFUSED or drop), `tcp.maxConnections` (new connections past it are
+ * closed at once), `tcp.idleTimeoutMs` (a connection with nothing in flight
+ * and nothing received for that long is closed), `tcp.maxPipelined` queries in
+ * flight per connection (reading pauses past it).
+ */
+import dgram from 'node:dgram';
+import net from 'node:net';
+import { performance } from 'node:perf_hooks';
+import type { Clock, Timer } from '../clock.js';
+import { parseQuery } from '../dns/query.js';
+import { Rcode } from '../dns/types.js';
+import { SkyError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import type { Reply, Remote, Request } from '../plugin.js';
+import { formatHostPort, parseHostPort, type HostPort } from './address.js';
+import { QueryRequest } from './request.js';
+import { finishReply, protocolError, servfail, type Written } from './respond.js';
+
+export interface ServerOptions {
+  listen: string[];
+  /** Largest UDP reply we send, and the size we advertise in OPT (default 1232). */
+  maxUdpSize: number;
+  maxInFlight: number;
+  shed: 'refused' | 'drop';
+  tcp: { idleTimeoutMs: number; maxConnections: number; maxPipelined: number };
+}
+
+export type RequestHandler = (req: Request) => Promise<Reply>;
+
+interface Listener {
+  address: string;
+  udp: dgram.Socket;
+  tcp: net.Server;
+}
+
+export class DnsServer {
+  private listeners: Listener[] = [];
+  private inFlight = 0;
+  private tcpConns = new Set<net.Socket>();
+  private idle: Promise<void> | null = null;
+  private idleResolve: (() => void) | null = null;
+  private closing = false;
+
+  constructor(
+    private readonly opts: ServerOptions,
+    private handler: RequestHandler,
+    private readonly clock: Clock,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Swaps the chain (reload); queries already in flight finish on the old one. */
+  setHandler(h: RequestHandler): void {
+    this.handler = h;
+  }
+
+  /** "host:port" of every bound listener (UDP and TCP share it). */
+  addresses(): string[] {
+    return this.listeners.map((l) => l.address);
+  }
+
+  get queriesInFlight(): number {
+    return this.inFlight;
+  }
+
+  get tcpConnections(): number {
+    return this.tcpConns.size;
+  }
+
+  async start(): Promise<void> {
+    for (const [i, s] of this.opts.listen.entries()) {
+      const hp = parseHostPort(s, `dns.listen[${i}]`);
+      this.listeners.push(await this.bindPair(hp, s));
+    }
+  }
+
+  private async bindPair(hp: HostPort, spec: string): Promise<Listener> {
+    // With port 0 the kernel picks the UDP port; TCP must then get the same one.
+    for (let attempt = 0; ; attempt++) {
+      const udp = await this.bindUdp(hp, spec);
+      const port = udp.address().port;
+      try {
+        const tcp = await this.bindTcp({ ...hp, port }, spec);
+        return { address: formatHostPort(hp.host, port), udp, tcp };
+      } catch (err) {
+        udp.close();
+        if (hp.port !== 0 || attempt >= 20) throw err;
+      }
+    }
+  }
+
+  private bindUdp(hp: HostPort, spec: string): Promise<dgram.Socket> {
+    return new Promise((resolve, reject) => {
+      const sock = dgram.createSocket({ type: hp.family === 6 ? 'udp6' : 'udp4' });
+      sock.once('error', (err) => reject(listenError(err, 'UDP', spec)));
+      sock.bind(hp.port, hp.host, () => {
+        sock.removeAllListeners('error');
+        sock.on('error', (err) => this.logger.error({ err, address: spec }, 'UDP socket error'));
+        sock.on('message', (msg, rinfo) => this.onUdp(sock, msg, rinfo));
+        resolve(sock);
+      });
+    });
+  }
+
+  private bindTcp(hp: HostPort, spec: string): Promise<net.Server> {
+    return new Promise((resolve, reject) => {
+      const srv = net.createServer((sock) => this.onTcp(sock));
+      srv.once('error', (err) => reject(listenError(err, 'TCP', spec)));
+      srv.listen({ port: hp.port, host: hp.host, exclusive: true }, () => {
+        srv.removeAllListeners('error');
+        srv.on('error', (err) => this.logger.error({ err, address: spec }, 'TCP listener error'));
+        resolve(srv);
+      });
+    });
+  }
+
+  private onUdp(sock: dgram.Socket, msg: Buffer, rinfo: dgram.RemoteInfo): void {
+    const remote: Remote = { address: rinfo.address, port: rinfo.port, family: rinfo.family === 'IPv6' ? 'IPv6' : 'IPv4' };
+    this.handle(msg, 'udp', remote).then(
+      (out) => {
+        if (out) sock.send(out, rinfo.port, rinfo.address);
+      },
+      (err) => this.logger.error({ err }, 'unexpected failure handling a UDP query'),
+    );
+  }
+
+  private onTcp(sock: net.Socket): void {
+    if (this.closing || this.tcpConns.size >= this.opts.tcp.maxConnections) {
+      sock.destroy();
+      return;
+    }
+    this.tcpConns.add(sock);
+    sock.setNoDelay(true);
+    const remote: Remote = { address: sock.remoteAddress ?? '', port: sock.remotePort ?? 0, family: sock.remoteFamily === 'IPv6' ? 'IPv6' : 'IPv4' };
+    let buf = Buffer.alloc(0);
+    let pending = 0;
+    let timer: Timer | null = null;
+    const arm = () => {
+      timer?.cancel();
+      timer = pending === 0 ? this.clock.setTimeout(() => sock.destroy(), this.opts.tcp.idleTimeoutMs) : null;
+    };
+    arm();
+    sock.on('data', (chunk) => {
+      buf = buf.length ? Buffer.concat([buf, chunk]) : chunk;
+      while (buf.length >= 2) {
+        const len = buf.readUInt16BE(0);
+        if (buf.length < 2 + len) break;
+        const msg = buf.subarray(2, 2 + len);
+        buf = buf.subarray(2 + len);
+        pending++;
+        if (pending >= this.opts.tcp.maxPipelined) sock.pause();
+        this.handle(Buffer.from(msg), 'tcp', remote)
+          .then((out) => {
+            if (out && !sock.destroyed) {
+              const frame = Buffer.allocUnsafe(2 + out.length);
+              frame.writeUInt16BE(out.length, 0);
+              out.copy(frame, 2);
+              sock.write(frame);
+            }
+          }, (err) => this.logger.error({ err }, 'unexpected failure handling a TCP query'))
+          .finally(() => {
+            pending--;
+            if (sock.isPaused() && pending < this.opts.tcp.maxPipelined) sock.resume();
+            if (this.closing && pending === 0) sock.end();
+            arm();
+          });
+      }
+      arm();
+    });
+    sock.on('error', () => sock.destroy());
+    sock.on('close', () => {
+      timer?.cancel();
+      this.tcpConns.delete(sock);
+    });
+  }
+
+  /** One query in, at most one reply out (null: send nothing). Never throws. */
+  async handle(raw: Buffer, transport: 'udp' | 'tcp', remote: Remote): Promise<Buffer | null> {
+    const v = parseQuery(raw);
+    if (v.kind === 'drop') return null;
+    const udpMax = this.opts.maxUdpSize;
+    if (v.kind === 'error') return protocolError(raw, v, udpMax).wire;
+    const q = v.query;
+    const maxSize = transport === 'tcp' ? 65535 : q.edns ? Math.min(Math.max(512, q.edns.udpSize), udpMax) : 512;
+    const req = new QueryRequest(q, raw, transport, remote, maxSize, this.clock.now());
+    if (this.inFlight >= this.opts.maxInFlight) {
+      if (this.opts.shed === 'drop') return null;
+      return finishReply(req, { msg: { rcode: Rcode.REFUSED } }, udpMax)!.wire;
+    }
+    const t0 = performance.now();
+    this.inFlight++;
+    let out: Written | null;
+    let by: string | undefined;
+    try {
+      const reply = await this.handler(req);
+      by = reply.by;
+      try {
+        out = finishReply(req, reply, udpMax);
+      } catch (err) {
+        this.logger.error({ err, plugin: by, name: req.qname, type: req.type }, 'reply could not be encoded');
+        out = servfail(req, udpMax);
+      }
+    } catch (err) {
+      this.logger.error({ err, name: req.qname, type: req.type }, 'chain failed');
+      out = servfail(req, udpMax);
+    } finally {
+      this.inFlight--;
+      if (this.inFlight === 0 && this.idleResolve) this.idleResolve();
+    }
+    req.responded(
+      { rcode: out?.rcode ?? 0, size: out?.wire.length ?? 0, truncated: out?.truncated ?? false, dropped: out === null, answerCount: out ? out.wire.readUInt16BE(6) : 0, durationMs: performance.now() - t0, answeredBy: by },
+      (err) => this.logger.error({ err }, 'onResponse listener failed'),
+    );
+    return out?.wire ?? null;
+  }
+
+  /** Stops accepting; waits up to `graceMs` for queries in flight; closes everything. */
+  async stop(graceMs = 5000): Promise<void> {
+    this.closing = true;
+    for (const l of this.listeners) {
+      l.tcp.close();
+    }
+    if (this.inFlight > 0) {
+      this.idle ??= new Promise((r) => (this.idleResolve = r));
+      await Promise.race([this.idle, new Promise((r) => setTimeout(r, graceMs).unref())]);
+    }
+    for (const l of this.listeners) l.udp.close();
+    for (const s of this.tcpConns) s.destroy();
+    this.listeners = [];
+  }
+}
+
+function listenError(err: NodeJS.ErrnoException, proto: string, spec: string): SkyError {
+  const why = err.code === 'EADDRINUSE' ? 'address already in use' : err.code === 'EACCES' ? 'permission denied (ports below 1024 need CAP_NET_BIND_SERVICE)' : err.message;
+  return new SkyError('SKY_ERR_LISTEN', `cannot listen on ${spec} (${proto}): ${why}`, { cause: err });
+}

@@ -1,0 +1,137 @@
+/**
+ * Run one plugin, or a few in a row, on a request built from a name and a
+ * type, with no sockets; read the reply as presentation-format strings.
+ *
+ *   const p = await setupPlugin(myFactory, { zone: 'skydns.local' });
+ *   const r = await runPlugin(p, { name: 'web.production.skydns.local', type: 'SRV' });
+ *   expectReply(r, { rcode: 'NOERROR', answer: ['web.production.skydns.local. 30 IN SRV 10 100 8080 web1.example.'] });
+ */
+import assert from 'node:assert/strict';
+import { ManualClock, type Clock } from '../clock.js';
+import { compose } from '../chain.js';
+import { validateAt } from '../config/validate.js';
+import { decodeMessage, type DecodedMessage } from '../dns/decode.js';
+import { formatRR, normalizeRR } from '../dns/presentation.js';
+import { parseQuery } from '../dns/query.js';
+import { rcodeName } from '../dns/types.js';
+import { silentLogger, type Logger } from '../logger.js';
+import type { Next, Plugin, PluginFactory, Remote, Reply, SetupContext } from '../plugin.js';
+import type { Registry } from '../registry/types.js';
+import { QueryRequest } from '../server/request.js';
+import { finishReply } from '../server/respond.js';
+import { buildQuery, type QueryOptions } from './client.js';
+
+export interface TestQuery extends QueryOptions {
+  name: string;
+  type: string;
+  transport?: 'udp' | 'tcp';
+  remote?: Partial<Remote>;
+  /** Server's UDP maximum (default 1232). */
+  maxUdpSize?: number;
+}
+
+/** A request exactly as the server would build it for this query. */
+export function makeRequest(q: TestQuery, clock: Clock = new ManualClock()): QueryRequest {
+  const raw = buildQuery(q.name, q.type, { id: 4242, ...q });
+  const v = parseQuery(raw);
+  if (v.kind !== 'ok') throw new Error(`test query does not parse: ${v.reason}`);
+  const transport = q.transport ?? 'udp';
+  const udpMax = q.maxUdpSize ?? 1232;
+  const maxSize = transport === 'tcp' ? 65535 : v.query.edns ? Math.min(v.query.edns.udpSize, udpMax) : 512;
+  const remote: Remote = { address: '127.0.0.1', port: 53000, family: 'IPv4', ...q.remote };
+  return new QueryRequest(v.query, raw, transport, remote, maxSize, clock.now());
+}
+
+export interface TestReply {
+  reply: Reply;
+  dropped: boolean;
+  /** The reply as a client receives it (after encoding and truncation); null when dropped. */
+  wire: Buffer | null;
+  msg: DecodedMessage | null;
+  rcode: string;
+  answer: string[];
+  ns: string[];
+  extra: string[];
+}
+
+/** The context a plugin's setup receives, with test defaults (manual clock, silent logger). */
+export function testContext(over: Partial<SetupContext> & { registryInstance?: Registry } = {}): SetupContext {
+  const { registryInstance, ...rest } = over;
+  return {
+    name: 'test',
+    index: 0,
+    logger: silentLogger as Logger,
+    clock: new ManualClock(),
+    registry: () => (registryInstance ? Promise.resolve(registryInstance) : Promise.reject(new Error('no registry in this test context'))),
+    listen: [],
+    boundAddresses: () => [],
+    baseDir: process.cwd(),
+    ...rest,
+  };
+}
+
+/** Validates `opts` against the factory's schema (defaults filled, as the Skyfile loader does) and sets it up. */
+export async function setupPlugin<O>(factory: PluginFactory<O>, opts: Record<string, unknown> = {}, ctx: Partial<SetupContext> & { registryInstance?: Registry } = {}): Promise<Plugin> {
+  const o = structuredClone(opts);
+  validateAt(factory.schema, o, factory.name, new Map());
+  return factory.setup(o as O, testContext({ name: factory.name, ...ctx }));
+}
+
+/**
+ * Runs `plugins` as a chain on the query. `next` stands for the rest of the
+ * chain after them (default: fall off the end, REFUSED).
+ */
+export async function runPlugin(plugins: Plugin | Plugin[], q: TestQuery, next?: Next, clock?: Clock): Promise<TestReply> {
+  const list = Array.isArray(plugins) ? plugins : [plugins];
+  const links = list.map((plugin, i) => ({ name: `plugin${i}`, plugin }));
+  if (next) links.push({ name: 'next', plugin: { serveDNS: (r) => next(r) } });
+  const errors: unknown[] = [];
+  const handler = compose(links, (_n, err) => errors.push(err));
+  const req = makeRequest(q, clock);
+  const reply = await handler(req);
+  if (errors.length) (reply as { errors?: unknown[] }).errors = errors;
+  return readReply(req, reply, q.maxUdpSize ?? 1232);
+}
+
+export function readReply(req: QueryRequest, reply: Reply, udpMax = 1232): TestReply {
+  const out = finishReply(req, reply, udpMax);
+  if (!out) return { reply, dropped: true, wire: null, msg: null, rcode: 'DROPPED', answer: [], ns: [], extra: [] };
+  const msg = decodeMessage(out.wire);
+  return {
+    reply,
+    dropped: false,
+    wire: out.wire,
+    msg,
+    rcode: rcodeName(msg.rcode),
+    answer: (msg.answers ?? []).map(formatRR),
+    ns: (msg.authorities ?? []).map(formatRR),
+    extra: (msg.additionals ?? []).map(formatRR),
+  };
+}
+
+export interface ExpectedReply {
+  rcode?: string;
+  answer?: string[];
+  ns?: string[];
+  extra?: string[];
+  aa?: boolean;
+  tc?: boolean;
+  /** Compare record lists as sets (default: in order). */
+  anyOrder?: boolean;
+}
+
+export function expectReply(r: TestReply, e: ExpectedReply): void {
+  if (e.rcode !== undefined) assert.equal(r.rcode, e.rcode, 'rcode');
+  const cmp = (actual: string[], expected: string[] | undefined, what: string) => {
+    if (!expected) return;
+    const a = actual.map(normalizeRR);
+    const x = expected.map(normalizeRR);
+    if (e.anyOrder) assert.deepEqual([...a].sort(), [...x].sort(), what);
+    else assert.deepEqual(a, x, what);
+  };
+  cmp(r.answer, e.answer, 'answer section');
+  cmp(r.ns, e.ns, 'authority section');
+  cmp(r.extra, e.extra, 'additional section');
+  if (e.aa !== undefined) assert.equal(!!r.msg?.flags.aa, e.aa, 'AA flag');
+  if (e.tc !== undefined) assert.equal(!!r.msg?.flags.tc, e.tc, 'TC flag');
+}

@@ -1,0 +1,5 @@
+// The public test harness: `import { runPlugin, startServer } from 'skydns/testing'`.
+export { ManualClock } from '../clock.js';
+export * from './client.js';
+export * from './harness.js';
+export * from './server.js';
