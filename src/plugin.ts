@@ -90,11 +90,29 @@ export interface Request {
   onResponse(fn: (info: ResponseInfo) => void): void;
 }
 
+/**
+ * Something whose changes make replies derived from it stale; the registry is
+ * one (its `version` increments on every change).
+ */
+export interface Generation {
+  readonly version: number;
+}
+
+/**
+ * Marks a reply as derived from `on` at `version`: a cache must not serve it
+ * once `on.version !== version` (the skydns zone after a registry change).
+ */
+export interface DependsOn {
+  on: Generation;
+  version: number;
+}
+
 /** A reply as a message; the server encodes it (compression, truncation, OPT). */
 export interface MessageReply {
   msg: Message;
   /** Set by the chain: which plugin produced it. */
   by?: string;
+  depends?: DependsOn;
 }
 
 /**
@@ -104,6 +122,7 @@ export interface MessageReply {
 export interface WireReply {
   wire: Buffer;
   by?: string;
+  depends?: DependsOn;
 }
 
 export interface DropReply {
