@@ -1,0 +1,190 @@
+/**
+ * The in-memory index every backend keeps and every DNS lookup reads. It holds
+ * committed records, including ones whose time has passed but that the sweeper
+ * has not removed yet: each read takes `now` and hides those.
+ *
+ * - uuid → record (keys lowercased: UUIDs are DNS labels)
+ * - (environment, name) → uuids, so a query naming both is not a full scan
+ * - a lazy min-heap of expiry times, so the sweeper finds due records without a scan
+ * - the stored callbacks
+ */
+import { labelsOf, uuidKey } from './names.js';
+import { matches, normalizePattern } from './pattern.js';
+import type { Callback, ServicePattern, StoredService } from './types.js';
+
+interface HeapEntry {
+  at: number;
+  key: string;
+}
+
+/** Min-heap on `at`. Entries go stale when a record is refreshed or removed; readers check. */
+class ExpiryHeap {
+  private a: HeapEntry[] = [];
+
+  get size(): number {
+    return this.a.length;
+  }
+
+  push(e: HeapEntry): void {
+    const a = this.a;
+    a.push(e);
+    let i = a.length - 1;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (a[p]!.at <= e.at) break;
+      a[i] = a[p]!;
+      i = p;
+    }
+    a[i] = e;
+  }
+
+  peek(): HeapEntry | undefined {
+    return this.a[0];
+  }
+
+  pop(): HeapEntry | undefined {
+    const a = this.a;
+    const top = a[0];
+    const last = a.pop();
+    if (a.length === 0 || !last) return top;
+    let i = 0;
+    for (;;) {
+      const l = 2 * i + 1;
+      if (l >= a.length) break;
+      const c = l + 1 < a.length && a[l + 1]!.at < a[l]!.at ? l + 1 : l;
+      if (a[c]!.at >= last.at) break;
+      a[i] = a[c]!;
+      i = c;
+    }
+    a[i] = last;
+    return top;
+  }
+
+  clear(): void {
+    this.a = [];
+  }
+}
+
+function bucketKey(environment: string, name: string): string {
+  return `${environment}\u0000${name}`;
+}
+
+export class MemoryIndex {
+  private readonly byKey = new Map<string, StoredService>();
+  private readonly byEnvName = new Map<string, Set<string>>();
+  private readonly heap = new ExpiryHeap();
+  /** Callback id (lowercased) → callback. */
+  readonly callbackMap = new Map<string, Callback>();
+
+  get size(): number {
+    return this.byKey.size;
+  }
+
+  /** The committed record, live or not. */
+  getRaw(uuid: string): StoredService | undefined {
+    return this.byKey.get(uuidKey(uuid));
+  }
+
+  /** The record if it is live at `now`. */
+  get(uuid: string, now: number): StoredService | undefined {
+    const s = this.byKey.get(uuidKey(uuid));
+    return s && s.expiresAt > now ? s : undefined;
+  }
+
+  set(svc: StoredService): void {
+    const key = uuidKey(svc.UUID);
+    this.delete(key);
+    this.byKey.set(key, svc);
+    const l = labelsOf(svc);
+    const b = bucketKey(l.environment, l.name);
+    let set = this.byEnvName.get(b);
+    if (!set) this.byEnvName.set(b, (set = new Set()));
+    set.add(key);
+    if (svc.expiresAt !== Infinity) {
+      this.heap.push({ at: svc.expiresAt, key });
+      // Refreshes leave stale heap entries behind; rebuild when they dominate.
+      if (this.heap.size > 2 * this.byKey.size + 1024) this.rebuildHeap();
+    }
+  }
+
+  delete(uuid: string): StoredService | undefined {
+    const key = uuidKey(uuid);
+    const old = this.byKey.get(key);
+    if (!old) return undefined;
+    this.byKey.delete(key);
+    const l = labelsOf(old);
+    const b = bucketKey(l.environment, l.name);
+    const set = this.byEnvName.get(b);
+    set?.delete(key);
+    if (set && set.size === 0) this.byEnvName.delete(b);
+    return old;
+  }
+
+  /** Every committed record, expired or not (for snapshots). */
+  all(): IterableIterator<StoredService> {
+    return this.byKey.values();
+  }
+
+  list(now: number): StoredService[] {
+    const out: StoredService[] = [];
+    for (const s of this.byKey.values()) if (s.expiresAt > now) out.push(s);
+    return out;
+  }
+
+  /** Live records matching `p`; uses the (environment, name) index when both are concrete. */
+  query(p: ServicePattern, now: number): StoredService[] {
+    const np = normalizePattern(p);
+    const out: StoredService[] = [];
+    if (np.uuid !== undefined) {
+      const s = this.get(np.uuid, now);
+      if (s && matches(np, s)) out.push(s);
+      return out;
+    }
+    if (np.environment !== undefined && np.name !== undefined) {
+      const keys = this.byEnvName.get(bucketKey(np.environment, np.name));
+      if (!keys) return out;
+      for (const k of keys) {
+        const s = this.byKey.get(k)!;
+        if (s.expiresAt > now && matches(np, s)) out.push(s);
+      }
+      return out;
+    }
+    for (const s of this.byKey.values()) if (s.expiresAt > now && matches(np, s)) out.push(s);
+    return out;
+  }
+
+  /** Live records per region or environment label. An admin answer: a scan is fine. */
+  countBy(field: 'region' | 'environment', now: number): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const s of this.byKey.values()) {
+      if (s.expiresAt <= now) continue;
+      const v = labelsOf(s)[field];
+      out[v] = (out[v] ?? 0) + 1;
+    }
+    return out;
+  }
+
+  /**
+   * Records whose current expiry is at or before `now`, taken off the heap.
+   * They stay in the index (hidden from reads) until the backend deletes them.
+   */
+  takeDue(now: number): StoredService[] {
+    const out = new Set<StoredService>(); // the same record may sit in the heap twice
+    for (let e = this.heap.peek(); e && e.at <= now; e = this.heap.peek()) {
+      this.heap.pop();
+      const s = this.byKey.get(e.key);
+      if (s && s.expiresAt === e.at) out.add(s);
+    }
+    return [...out];
+  }
+
+  /** Earliest pending expiry (may be a stale entry: waking early is harmless). */
+  nextExpiry(): number | undefined {
+    return this.heap.peek()?.at;
+  }
+
+  private rebuildHeap(): void {
+    this.heap.clear();
+    for (const [key, s] of this.byKey) if (s.expiresAt !== Infinity) this.heap.push({ at: s.expiresAt, key });
+  }
+}

@@ -1,0 +1,214 @@
+/**
+ * Validation of services and callbacks, and the mapping between a service and
+ * its DNS labels: `<uuid>.<host>.<region>.<version>.<name>.<environment>.<zone>`.
+ * Every rejection is a SKY_ERR_REGISTRY_INVALID whose `path` is the offending
+ * field and whose message names it, so the API can answer a clear 400.
+ */
+import { isIP } from 'node:net';
+import { SkyError } from '../errors.js';
+import type { Callback, FieldName, Service } from './types.js';
+
+export const DEFAULT_ORDER: readonly FieldName[] = ['uuid', 'host', 'region', 'version', 'name', 'environment'];
+export const MAX_LABEL = 63;
+export const MAX_NAME = 255;
+export const DEFAULT_TTL_MIN = 1;
+export const DEFAULT_TTL_MAX = 86400;
+/** The zone assumed for the 255-byte name check when none is configured. */
+export const DEFAULT_ZONE = 'skydns.local';
+
+export interface ValidationOptions {
+  ttlMin?: number;
+  ttlMax?: number;
+  /** Zone the service names live under: counts toward the 255-byte limit. */
+  zone?: string;
+}
+
+const LABEL_RE = /^[A-Za-z0-9_-]{1,63}$/;
+const VERSION_RE = /^[A-Za-z0-9_.-]+$/;
+/** Words that mean "any" in a pattern, so they cannot be concrete values. */
+const WILDCARDS = new Set(['any', '*']);
+
+function invalid(path: string, message: string): never {
+  throw new SkyError('SKY_ERR_REGISTRY_INVALID', message, { path });
+}
+
+/** A single DNS label: 1–63 bytes of letters, digits, '-' and '_' (no dots). */
+export function isLabel(s: string): boolean {
+  return LABEL_RE.test(s);
+}
+
+/** A hostname: dot-separated labels of at most 63 bytes, at most 255 bytes in all. */
+export function isHostname(s: string): boolean {
+  const h = s.endsWith('.') ? s.slice(0, -1) : s;
+  if (h.length === 0 || h.length > MAX_NAME) return false;
+  return h.split('.').every(isLabel);
+}
+
+/** A value as it appears in a DNS label: lowercased, '.' and ':' become '-'. */
+export function toLabel(value: string): string {
+  return value.toLowerCase().replace(/[.:]/g, '-');
+}
+
+/** Registry key of a UUID: UUIDs are DNS labels, hence case-insensitive. */
+export function uuidKey(uuid: string): string {
+  return uuid.toLowerCase();
+}
+
+const labelCache = new WeakMap<Service, Record<FieldName, string>>();
+
+/** The six labels of a service keyed by field (cached: stored records are frozen). */
+export function labelsOf(s: Service): Record<FieldName, string> {
+  let l = labelCache.get(s);
+  if (!l) {
+    l = {
+      uuid: toLabel(s.UUID),
+      host: toLabel(s.Host),
+      region: toLabel(s.Region),
+      version: toLabel(s.Version),
+      name: toLabel(s.Name),
+      environment: toLabel(s.Environment),
+    };
+    if (Object.isFrozen(s)) labelCache.set(s, l);
+  }
+  return l;
+}
+
+/** The labels in `order` (default: [uuid, host, region, version, name, environment]). */
+export function serviceLabels(s: Service, order: readonly FieldName[] = DEFAULT_ORDER): string[] {
+  const l = labelsOf(s);
+  return order.map((f) => l[f]);
+}
+
+/** The full DNS name of a service under `zone`, without a trailing dot. */
+export function serviceName(s: Service, zone: string = DEFAULT_ZONE, order: readonly FieldName[] = DEFAULT_ORDER): string {
+  const z = zone.replace(/\.$/, '');
+  return [...serviceLabels(s, order), ...(z ? [z.toLowerCase()] : [])].join('.');
+}
+
+/** Wire length of a name given as labels plus a zone: each label costs len+1, plus the root byte. */
+function wireLength(labels: string[], zone: string): number {
+  const z = zone.replace(/\.$/, '');
+  const zl = z ? z.split('.') : [];
+  return [...labels, ...zl].reduce((n, l) => n + Buffer.byteLength(l) + 1, 1);
+}
+
+function str(input: Record<string, unknown>, field: string, required = true): string | undefined {
+  const v = input[field];
+  if (v === undefined || v === null || v === '') {
+    if (required) invalid(field, `${field} is required`);
+    return undefined;
+  }
+  if (typeof v !== 'string') invalid(field, `${field} must be a string`);
+  return v;
+}
+
+function label(input: Record<string, unknown>, field: string, required = true): string | undefined {
+  const v = str(input, field, required);
+  if (v === undefined) return undefined;
+  if (Buffer.byteLength(v) > MAX_LABEL) invalid(field, `${field} is ${Buffer.byteLength(v)} bytes; a DNS label holds at most 63`);
+  if (!isLabel(v)) invalid(field, `${field} must be a single DNS label (letters, digits, '-' or '_', no dots): ${JSON.stringify(v)}`);
+  return v;
+}
+
+function int(input: Record<string, unknown>, field: string, min: number, max: number, required: boolean): number | undefined {
+  const v = input[field];
+  if (v === undefined || v === null) {
+    if (required) invalid(field, `${field} is required`);
+    return undefined;
+  }
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+    invalid(field, `${field} must be an integer from ${min} to ${max}, got ${JSON.stringify(v)}`);
+  }
+  return v;
+}
+
+/** Checks a TTL against the configured bounds (SKY_ERR_REGISTRY_INVALID at `path`). */
+export function validateTtl(ttl: unknown, opts: ValidationOptions = {}, path = 'TTL'): number {
+  return int({ [path]: ttl }, path, opts.ttlMin ?? DEFAULT_TTL_MIN, opts.ttlMax ?? DEFAULT_TTL_MAX, true)!;
+}
+
+function host(input: Record<string, unknown>, field: string, required = true): string | undefined {
+  const v = str(input, field, required);
+  if (v === undefined) return undefined;
+  if (isIP(v)) return v;
+  if (!isHostname(v)) invalid(field, `${field} must be an IPv4/IPv6 address or a hostname (labels of at most 63 bytes, 255 in all): ${JSON.stringify(v)}`);
+  return v.replace(/\.$/, '');
+}
+
+function notWildcard(field: string, v: string | undefined): void {
+  if (v !== undefined && WILDCARDS.has(v.toLowerCase())) invalid(field, `${field} cannot be "${v}": it means "any" in queries`);
+}
+
+function asObject(input: unknown, what: string): Record<string, unknown> {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) invalid('', `${what} must be a JSON object`);
+  return input as Record<string, unknown>;
+}
+
+/**
+ * Validates an incoming registration and returns a clean copy holding only the
+ * known fields. NoExpire services may omit TTL (it becomes 0); a TTL they do
+ * give is still bounds-checked.
+ */
+export function validateService(input: unknown, opts: ValidationOptions = {}): Service {
+  const o = asObject(input, 'a service');
+  const noExpire = o.NoExpire;
+  if (noExpire !== undefined && typeof noExpire !== 'boolean') invalid('NoExpire', 'NoExpire must be a boolean');
+  const s: Service = {
+    UUID: label(o, 'UUID')!,
+    Name: label(o, 'Name')!,
+    Version: str(o, 'Version')!,
+    Environment: label(o, 'Environment')!,
+    Region: label(o, 'Region')!,
+    Host: host(o, 'Host')!,
+    Port: int(o, 'Port', 1, 65535, true)!,
+    TTL: noExpire === true && (o.TTL === undefined || o.TTL === 0) ? 0 : validateTtl(o.TTL, opts),
+  };
+  if (!VERSION_RE.test(s.Version)) invalid('Version', `Version may hold only letters, digits, '.', '-' and '_': ${JSON.stringify(s.Version)}`);
+  for (const f of ['UUID', 'Name', 'Environment', 'Region', 'Version'] as const) notWildcard(f, s[f]);
+  const priority = int(o, 'Priority', 0, 65535, false);
+  const weight = int(o, 'Weight', 0, 65535, false);
+  if (priority !== undefined) s.Priority = priority;
+  if (weight !== undefined) s.Weight = weight;
+  if (noExpire === true) s.NoExpire = true;
+
+  // Host and Version become one label each once their dots are replaced.
+  const labels = labelsOf(s);
+  for (const [f, field] of [['host', 'Host'], ['version', 'Version']] as const) {
+    const n = Buffer.byteLength(labels[f]);
+    if (n > MAX_LABEL) invalid(field, `${field} becomes the DNS label "${labels[f].slice(0, 20)}…" of ${n} bytes; a label holds at most 63`);
+  }
+  const zone = opts.zone ?? DEFAULT_ZONE;
+  const total = wireLength(serviceLabels(s), zone);
+  if (total > MAX_NAME) {
+    const longest = (['UUID', 'Host', 'Region', 'Version', 'Name', 'Environment'] as const)
+      .reduce((a, b) => (s[b].length > s[a].length ? b : a));
+    invalid(longest, `the service's DNS name under ${zone} would be ${total} bytes, over 255 (longest field: ${longest})`);
+  }
+  return s;
+}
+
+/**
+ * Validates a callback registration. `Name` is required; the other filters are
+ * optional (empty, `any` or `*` are stored as absent).
+ */
+export function validateCallback(input: unknown): Callback {
+  const o = asObject(input, 'a callback');
+  const cb: Callback = {
+    UUID: label(o, 'UUID')!,
+    Name: label(o, 'Name')!,
+    Reply: host(o, 'Reply')!,
+    Port: int(o, 'Port', 1, 65535, true)!,
+  };
+  const filter = (f: 'Version' | 'Environment' | 'Region' | 'Host'): void => {
+    const raw = o[f];
+    if (typeof raw === 'string' && WILDCARDS.has(raw.toLowerCase())) return;
+    const v = f === 'Host' ? host(o, f, false) : f === 'Version' ? str(o, f, false) : label(o, f, false);
+    if (v !== undefined) cb[f] = v;
+  };
+  filter('Version');
+  filter('Environment');
+  filter('Region');
+  filter('Host');
+  if (cb.Version !== undefined && !VERSION_RE.test(cb.Version)) invalid('Version', `Version may hold only letters, digits, '.', '-' and '_'`);
+  return cb;
+}
