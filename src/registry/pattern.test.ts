@@ -1,0 +1,90 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { svc } from './contract.test-suite.js';
+import { MemoryIndex } from './memory-index.js';
+import type { FieldName, StoredService } from './types.js';
+import { matches, normalizePattern, parsePattern } from './pattern.js';
+
+describe('pattern: parsePattern', () => {
+  it('aligns the rightmost label with environment, then name, version, region, host, uuid', () => {
+    assert.deepEqual(parsePattern('production'), { environment: 'production' });
+    assert.deepEqual(parsePattern('web.production'), { name: 'web', environment: 'production' });
+    assert.deepEqual(parsePattern('east.any.web.production'), { region: 'east', name: 'web', environment: 'production' });
+    assert.deepEqual(parsePattern('u1.host.east.1-0.web.production'), {
+      uuid: 'u1', host: 'host', region: 'east', version: '1-0', name: 'web', environment: 'production',
+    });
+  });
+
+  it('treats any and * as wildcards, is case-insensitive, ignores a trailing dot', () => {
+    assert.deepEqual(parsePattern('EAST.*.Web.ANY.'), { region: 'east', name: 'web' });
+    assert.deepEqual(parsePattern(''), {});
+    assert.deepEqual(parsePattern('any.any'), {});
+  });
+
+  it('returns null for more labels than the order has, or an empty label', () => {
+    assert.equal(parsePattern('a.b.c.d.e.f.g'), null);
+    assert.equal(parsePattern('a..b'), null);
+  });
+
+  it('follows a custom order', () => {
+    const order: FieldName[] = ['environment', 'name', 'version', 'region', 'host', 'uuid'];
+    assert.deepEqual(parsePattern('h.u', order), { host: 'h', uuid: 'u' });
+    assert.deepEqual(parsePattern('production.web.v1.east.h.u', order), {
+      environment: 'production', name: 'web', version: 'v1', region: 'east', host: 'h', uuid: 'u',
+    });
+    assert.equal(parsePattern('a.b', ['name']), null);
+  });
+});
+
+describe('pattern: matches', () => {
+  const s = svc({ UUID: 'U1', Host: '10.0.0.1', Region: 'East', Version: '1.0.1' });
+  it('compares labels case-insensitively, with dots in Host/Version as dashes', () => {
+    assert.equal(matches({}, s), true);
+    assert.equal(matches({ region: 'EAST', uuid: 'u1' }, s), true);
+    assert.equal(matches({ version: '1-0-1', host: '10-0-0-1' }, s), true);
+    assert.equal(matches({ version: '1.0.1', host: '10.0.0.1' }, s), true);
+    assert.equal(matches({ region: 'west' }, s), false);
+    assert.equal(matches({ name: 'any', environment: '*' }, s), true);
+  });
+  it('normalizes patterns', () => {
+    assert.deepEqual(normalizePattern({ version: '1.0', region: 'any', name: 'Web', host: '' }), { version: '1-0', name: 'web' });
+  });
+});
+
+describe('memory index', () => {
+  const at = (over: Parameters<typeof svc>[0], expiresAt: number): StoredService => Object.freeze({ ...svc(over), expiresAt });
+  it('answers queries through the (environment, name) index and by scan alike', () => {
+    const ix = new MemoryIndex();
+    ix.set(at({ UUID: 'a' }, 100));
+    ix.set(at({ UUID: 'b', Region: 'west' }, 100));
+    ix.set(at({ UUID: 'c', Name: 'db' }, 100));
+    ix.set(at({ UUID: 'd' }, 10)); // expired at now=50
+    const ids = (r: StoredService[]): string[] => r.map((x) => x.UUID).sort();
+    assert.deepEqual(ids(ix.query({ name: 'WEB', environment: 'production' }, 50)), ['a', 'b']);
+    assert.deepEqual(ids(ix.query({ name: 'web', environment: 'production', region: 'west' }, 50)), ['b']);
+    assert.deepEqual(ids(ix.query({ region: 'east' }, 50)), ['a', 'c']);
+    assert.deepEqual(ids(ix.query({ uuid: 'C' }, 50)), ['c']);
+    assert.deepEqual(ix.query({ name: 'nope', environment: 'production' }, 50), []);
+    // Moving a record to another (environment, name) updates the secondary index.
+    ix.set(at({ UUID: 'a', Name: 'db' }, 100));
+    assert.deepEqual(ids(ix.query({ name: 'web', environment: 'production' }, 50)), ['b']);
+    assert.deepEqual(ix.countBy('region', 50), { east: 2, west: 1 });
+    ix.delete('B');
+    assert.deepEqual(ix.countBy('region', 50), { east: 2 });
+  });
+
+  it('hands out due records in expiry order, skipping stale heap entries', () => {
+    const ix = new MemoryIndex();
+    ix.set(at({ UUID: 'x' }, 30));
+    ix.set(at({ UUID: 'y' }, 10));
+    ix.set(at({ UUID: 'x' }, 50)); // refreshed: the entry at 30 is stale
+    ix.set(at({ UUID: 'z' }, Infinity));
+    assert.equal(ix.nextExpiry(), 10);
+    assert.deepEqual(ix.takeDue(40).map((s) => s.UUID), ['y']);
+    assert.equal(ix.get('y', 40), undefined);
+    assert.equal(ix.getRaw('y')?.UUID, 'y', 'still indexed until the backend deletes it');
+    assert.deepEqual(ix.takeDue(60).map((s) => s.UUID), ['x']);
+    assert.equal(ix.nextExpiry(), undefined);
+    assert.deepEqual(ix.list(1e15).map((s) => s.UUID), ['z'], 'NoExpire outlives everything');
+  });
+});
