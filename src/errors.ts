@@ -26,6 +26,17 @@ export const ERRORS = {
   SKY_ERR_REGISTRY_IO: 'the registry could not write to or read from its storage',
   SKY_ERR_REGISTRY_CLOSED: 'the registry is closed',
   SKY_ERR_REGISTRY_UNAVAILABLE: 'the registry cannot accept writes right now (no quorum or not connected)',
+  // HTTP API (api plugin, client, registry commands)
+  SKY_ERR_API_BAD_REQUEST: 'an API request is malformed: not JSON, a wrong type, an unknown field, or a bad query',
+  SKY_ERR_API_UNAUTHORIZED: 'an API request lacks the shared secret in its Authorization header',
+  SKY_ERR_API_FORBIDDEN: 'a callback address is outside the networks allowed for callbacks',
+  SKY_ERR_API_ROUTE: 'no API route for this method and path',
+  SKY_ERR_API_BODY_TOO_LARGE: 'an API request body is over the configured limit',
+  SKY_ERR_API_MEDIA_TYPE: 'an API request body has a content type other than JSON',
+  SKY_ERR_API_INTERNAL: 'the API failed while handling a request',
+  SKY_ERR_API_HTTP: 'the API answered with an HTTP error that carries no SkyDNS code',
+  SKY_ERR_API_UNREACHABLE: 'the API could not be reached or did not answer in time',
+  SKY_ERR_CLI_USAGE: 'a command line has a missing, unknown or bad option',
 } as const;
 
 export type ErrorCode = keyof typeof ERRORS;
