@@ -19,6 +19,7 @@
 import type { Clock, Timer } from '../clock.js';
 import { SkyError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { GroupCommit } from './group-commit.js';
 import { MemoryIndex } from './memory-index.js';
 import { DEFAULT_TTL_MAX, DEFAULT_TTL_MIN, uuidKey, validateCallback, validateService, validateTtl, type ValidationOptions } from './names.js';
 import { Storage, type DiskService, type LogRecord } from './storage.js';
@@ -37,13 +38,6 @@ export interface EmbeddedOptions {
   fsync?: boolean;
   /** Zone used for the 255-byte service name check (default skydns.local). */
   zone?: string;
-}
-
-interface Op {
-  rec: LogRecord;
-  apply: () => void;
-  resolve: () => void;
-  reject: (e: unknown) => void;
 }
 
 /** Longest single sleep of the sweeper (timers cannot wait more than ~24.8 days anyway). */
@@ -69,12 +63,10 @@ export class EmbeddedRegistry implements Registry {
   private readonly listeners = new Set<(ev: RegistryEvent) => void>();
   /** Writes accepted but not yet committed, by 's:<uuid>' / 'c:<id>': their value wins over the index. */
   private readonly pending = new Map<string, { value: StoredService | Callback | null; seq: number }>();
-  private queue: Op[] = [];
-  private flushing: Promise<void> | undefined;
+  private readonly writer: GroupCommit<LogRecord>;
   private seq = 0;
   private _version = 0;
   private state: 'new' | 'starting' | 'ready' | 'closed' = 'new';
-  private failure: SkyError | undefined;
   private timer: Timer | undefined;
   private timerAt = Infinity;
 
@@ -84,6 +76,20 @@ export class EmbeddedRegistry implements Registry {
     this.vopts = { ttlMin: opts.ttlMin ?? DEFAULT_TTL_MIN, ttlMax: opts.ttlMax ?? DEFAULT_TTL_MAX, zone: opts.zone };
     this.snapshotEvery = Math.max(1, opts.snapshotEvery ?? 10000);
     this.storage = new Storage(opts.path, { fsync: opts.fsync ?? true, logger: opts.logger });
+    this.writer = new GroupCommit<LogRecord>({
+      write: (recs) => this.storage.append(recs),
+      afterBatch: async () => {
+        if (this.storage.logRecords < this.snapshotEvery) return;
+        // Between batches the index holds exactly the durable state.
+        await this.storage.snapshot(this.snapshotRecords());
+        this.logger.debug({ services: this.index.size }, 'registry snapshot written');
+      },
+      onFail: (err) => {
+        this.pending.clear();
+        this.timer?.cancel();
+        this.logger.error({ err }, 'registry storage failed; refusing writes until restart');
+      },
+    });
   }
 
   get version(): number {
@@ -186,8 +192,8 @@ export class EmbeddedRegistry implements Registry {
     return cur;
   }
 
-  async flush(): Promise<void> {
-    while (this.flushing) await this.flushing;
+  flush(): Promise<void> {
+    return this.writer.flush();
   }
 
   async close(): Promise<void> {
@@ -204,7 +210,7 @@ export class EmbeddedRegistry implements Registry {
   private writable(): void {
     if (this.state === 'closed') throw new SkyError('SKY_ERR_REGISTRY_CLOSED', 'the registry is closed');
     if (this.state !== 'ready') throw new SkyError('SKY_ERR_REGISTRY_UNAVAILABLE', 'the registry has not been started');
-    if (this.failure) throw this.failure;
+    if (this.writer.failure) throw this.writer.failure;
   }
 
   private effective(pkey: string, committed: StoredService | Callback | undefined): StoredService | Callback | undefined {
@@ -225,60 +231,10 @@ export class EmbeddedRegistry implements Registry {
   private commit(pkey: string, value: StoredService | Callback | null, rec: LogRecord, apply: () => void): Promise<void> {
     const seq = ++this.seq;
     this.pending.set(pkey, { value, seq });
-    return new Promise<void>((resolve, reject) => {
-      const op: Op = {
-        rec,
-        resolve,
-        reject,
-        apply: () => {
-          if (this.pending.get(pkey)?.seq === seq) this.pending.delete(pkey);
-          apply();
-        },
-      };
-      this.queue.push(op);
-      this.kick();
+    return this.writer.submit(rec, () => {
+      if (this.pending.get(pkey)?.seq === seq) this.pending.delete(pkey);
+      apply();
     });
-  }
-
-  private kick(): void {
-    if (this.flushing) return;
-    this.flushing = this.drain()
-      .catch((e) => this.fail(e))
-      .finally(() => {
-        this.flushing = undefined;
-        if (this.queue.length) this.kick();
-      });
-  }
-
-  /** The single writer: group commit, then apply + acknowledge in order, then maybe snapshot. */
-  private async drain(): Promise<void> {
-    while (this.queue.length > 0) {
-      const batch = this.queue;
-      this.queue = [];
-      if (!this.failure) {
-        try {
-          await this.storage.append(batch.map((o) => o.rec));
-        } catch (e) {
-          this.fail(e);
-        }
-      }
-      if (this.failure) {
-        for (const op of batch) op.reject(this.failure);
-        continue;
-      }
-      for (const op of batch) {
-        op.apply();
-        op.resolve();
-      }
-      if (this.storage.logRecords >= this.snapshotEvery) {
-        try {
-          await this.storage.snapshot(this.snapshotRecords());
-          this.logger.debug({ services: this.index.size }, 'registry snapshot written');
-        } catch (e) {
-          this.fail(e);
-        }
-      }
-    }
   }
 
   private snapshotRecords(): LogRecord[] {
@@ -286,14 +242,6 @@ export class EmbeddedRegistry implements Registry {
     for (const s of this.index.all()) out.push({ op: 'set', s: toDisk(s) });
     for (const cb of this.index.callbackMap.values()) out.push({ op: 'cbset', cb });
     return out;
-  }
-
-  private fail(e: unknown): void {
-    if (this.failure) return;
-    this.failure = e instanceof SkyError ? e : new SkyError('SKY_ERR_REGISTRY_IO', String(e), { cause: e });
-    this.pending.clear();
-    this.timer?.cancel();
-    this.logger.error({ err: e }, 'registry storage failed; refusing writes until restart');
   }
 
   private replay(r: LogRecord): void {
@@ -337,7 +285,7 @@ export class EmbeddedRegistry implements Registry {
   private sweep(): void {
     this.timer = undefined;
     this.timerAt = Infinity;
-    if (this.state !== 'ready' || this.failure) return;
+    if (this.state !== 'ready' || this.writer.failure) return;
     for (const s of this.index.takeDue(this.clock.now())) {
       const key = uuidKey(s.UUID);
       if (this.pending.has('s:' + key)) continue; // a write in flight decides this record's fate
@@ -348,7 +296,7 @@ export class EmbeddedRegistry implements Registry {
   }
 
   private schedule(): void {
-    if (this.state !== 'ready' || this.failure) return;
+    if (this.state !== 'ready' || this.writer.failure) return;
     const next = this.index.nextExpiry();
     if (next === undefined || next >= this.timerAt) return;
     this.timer?.cancel();

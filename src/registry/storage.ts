@@ -15,7 +15,7 @@
  */
 import { promises as fsp } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { SkyError } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -98,7 +98,9 @@ export class Storage {
   async open(apply: (r: LogRecord) => void): Promise<void> {
     const { dir, opts } = this;
     try {
-      await fsp.mkdir(dir, { recursive: true });
+      const created = await fsp.mkdir(dir, { recursive: true });
+      // A new directory's own entry must be durable too.
+      if (created !== undefined) for (const d of new Set([dirname(created), dirname(dir)])) await this.syncDir(d);
       const snap = await readIfExists(join(dir, SNAPSHOT_FILE));
       if (snap) {
         // Written to a temp file, fsync'd and renamed: a crash cannot tear it.
@@ -201,9 +203,9 @@ export class Storage {
     await l?.close();
   }
 
-  private async syncDir(): Promise<void> {
+  private async syncDir(path = this.dir): Promise<void> {
     if (!this.opts.fsync) return;
-    const d = await fsp.open(this.dir, 'r');
+    const d = await fsp.open(path, 'r');
     try {
       await d.sync();
     } finally {
