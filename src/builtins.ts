@@ -4,8 +4,10 @@
  */
 import type { PluginFactory } from './plugin.js';
 import log from '../plugins/log/index.js';
+import api from '../plugins/api/index.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const builtins: Readonly<Record<string, PluginFactory<any>>> = Object.freeze({
   log,
+  api,
 });

@@ -1,0 +1,100 @@
+/**
+ * The api plugin object: it owns an HTTP listener (bound in start, closed in
+ * stop) and the CallbackNotifier; it answers no DNS, so serveDNS passes on.
+ */
+import type { FastifyInstance } from 'fastify';
+import { SkyError } from '../../src/errors.js';
+import type { Next, Plugin, Reply, Request, SetupContext } from '../../src/plugin.js';
+import { CallbackNotifier } from '../../src/registry/callbacks.js';
+import type { Registry } from '../../src/registry/types.js';
+import { formatHostPort, type HostPort } from '../../src/server/address.js';
+import { buildApi } from './server.js';
+
+export interface ApiOptions {
+  listen: string;
+  secret?: string;
+  bodyLimit: number;
+  callbacks: {
+    timeoutMs: number;
+    retries: number;
+    backoffMs: number;
+    allowNetworks?: string[];
+  };
+}
+
+export class ApiPlugin implements Plugin {
+  private app: FastifyInstance | undefined;
+  private notifier: CallbackNotifier | undefined;
+  private registry: Registry | undefined;
+  private bound: HostPort | undefined;
+
+  constructor(private readonly opts: ApiOptions, private readonly bind: HostPort, private readonly ctx: SetupContext) {}
+
+  serveDNS(req: Request, next: Next): Promise<Reply> {
+    return next(req);
+  }
+
+  async start(): Promise<void> {
+    const { ctx, opts } = this;
+    this.registry = await ctx.registry();
+    this.notifier = new CallbackNotifier(this.registry, {
+      clock: ctx.clock,
+      logger: ctx.logger,
+      timeoutMs: opts.callbacks.timeoutMs,
+      retries: opts.callbacks.retries,
+      backoffMs: opts.callbacks.backoffMs,
+    });
+    this.app = await buildApi({
+      registry: this.registry,
+      clock: ctx.clock,
+      logger: ctx.logger,
+      secret: opts.secret,
+      bodyLimit: opts.bodyLimit,
+      allowNetworks: opts.callbacks.allowNetworks,
+    });
+    try {
+      await this.app.listen({ host: this.bind.host, port: this.bind.port });
+    } catch (err) {
+      await this.stop();
+      throw new SkyError('SKY_ERR_LISTEN', `api could not listen on ${opts.listen}: ${(err as Error).message}`, { path: `chain[${ctx.index}].api.listen`, cause: err });
+    }
+    const a = this.app.server.address();
+    if (a === null || typeof a === 'string') throw new SkyError('SKY_ERR_LISTEN', `api listener on ${opts.listen} has no TCP address`);
+    this.bound = { host: a.address, port: a.port, family: a.family === 'IPv6' ? 6 : 4 };
+    ctx.logger.info({ address: this.url(), secret: opts.secret !== undefined }, `api listening on ${this.url()}`);
+  }
+
+  async stop(): Promise<void> {
+    const app = this.app;
+    this.app = undefined;
+    this.bound = undefined;
+    await app?.close();
+    await this.notifier?.close();
+    this.notifier = undefined;
+  }
+
+  ready(): boolean {
+    return this.bound !== undefined && (this.registry?.ready() ?? false);
+  }
+
+  /** The bound address as host:port ([v6]:port); throws before start. */
+  address(): string {
+    if (!this.bound) throw new SkyError('SKY_ERR_LISTEN', 'the api plugin is not listening');
+    return formatHostPort(this.bound.host, this.bound.port);
+  }
+
+  /** Base URL of the API, e.g. http://127.0.0.1:8080. */
+  url(): string {
+    return `http://${this.address()}`;
+  }
+
+  /** The fastify instance while started (for inject() in tests). */
+  get http(): FastifyInstance | undefined {
+    return this.app;
+  }
+
+  /** The callback notifier while started (tests await its deliveries with idle()). */
+  get callbacks(): CallbackNotifier | undefined {
+    return this.notifier;
+  }
+}

@@ -1,0 +1,144 @@
+/**
+ * JSON schemas of the HTTP API, checked by fastify's ajv (configured with no
+ * type coercion and no silent removal of unknown fields, so a wrong type or an
+ * unknown field is a 400). The schemas check shape only; the registry checks
+ * values (labels, ranges, TTL bounds) and names the field it refuses.
+ */
+
+const label = { type: 'string', maxLength: 1024 } as const;
+
+/** Field names of a registration, in SkyDNS 1 spelling. */
+export const SERVICE_FIELDS = ['UUID', 'Name', 'Version', 'Environment', 'Region', 'Host', 'Port', 'TTL', 'Priority', 'Weight', 'NoExpire'] as const;
+export const CALLBACK_FIELDS = ['UUID', 'Name', 'Version', 'Environment', 'Region', 'Host', 'Reply', 'Port'] as const;
+
+export const uuidParams = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['uuid'],
+  properties: { uuid: { type: 'string', minLength: 1, maxLength: 1024 } },
+} as const;
+
+/** `PUT /skydns/services/{uuid}`: UUID may be left out (the path's is used). */
+export const serviceBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['Name', 'Version', 'Environment', 'Region', 'Host', 'Port'],
+  properties: {
+    UUID: label,
+    Name: label,
+    Version: label,
+    Environment: label,
+    Region: label,
+    Host: label,
+    Port: { type: 'integer' },
+    TTL: { type: 'integer' },
+    Priority: { type: 'integer' },
+    Weight: { type: 'integer' },
+    NoExpire: { type: 'boolean' },
+  },
+} as const;
+
+/** `PATCH /skydns/services/{uuid}`: the new TTL; `{}` keeps the registered one. */
+export const heartbeatBody = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { TTL: { type: 'integer' } },
+} as const;
+
+export const callbackBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['Name', 'Reply', 'Port'],
+  properties: {
+    UUID: label,
+    Name: label,
+    Version: label,
+    Environment: label,
+    Region: label,
+    Host: label,
+    Reply: label,
+    Port: { type: 'integer' },
+  },
+} as const;
+
+export const queryString = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { query: { type: 'string', maxLength: 1024 } },
+} as const;
+
+export const serviceJSON = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['UUID', 'Name', 'Version', 'Environment', 'Region', 'Host', 'Port', 'TTL'],
+  properties: {
+    UUID: { type: 'string' },
+    Name: { type: 'string' },
+    Version: { type: 'string' },
+    Environment: { type: 'string' },
+    Region: { type: 'string' },
+    Host: { type: 'string' },
+    Port: { type: 'integer' },
+    /** Remaining seconds. */
+    TTL: { type: 'integer' },
+    Priority: { type: 'integer' },
+    Weight: { type: 'integer' },
+    NoExpire: { type: 'boolean' },
+    /** RFC 3339. */
+    Expires: { type: 'string' },
+  },
+} as const;
+
+export const callbackJSON = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['UUID', 'Name', 'Reply', 'Port'],
+  properties: {
+    UUID: { type: 'string' },
+    Name: { type: 'string' },
+    Version: { type: 'string' },
+    Environment: { type: 'string' },
+    Region: { type: 'string' },
+    Host: { type: 'string' },
+    Reply: { type: 'string' },
+    Port: { type: 'integer' },
+  },
+} as const;
+
+export const errorJSON = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['error', 'code'],
+  properties: {
+    error: { type: 'string' },
+    code: { type: 'string' },
+    /** The offending field, when there is one. */
+    field: { type: 'string' },
+  },
+} as const;
+
+export const countsJSON = {
+  type: 'object',
+  additionalProperties: { type: 'integer' },
+} as const;
+
+/** Error responses every route may give. */
+export const errorResponses = { '4xx': errorJSON, '5xx': errorJSON } as const;
+
+/**
+ * SkyDNS 1 decoded bodies with Go's encoding/json, which matches field names
+ * case-insensitively (`"port"` filled `Port`). Renames such keys to the
+ * canonical spelling before validation; a key that matches no field, or would
+ * clash with one already present, is left alone for the schema to refuse.
+ */
+export function canonicalKeys(body: unknown, fields: readonly string[]): void {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return;
+  const o = body as Record<string, unknown>;
+  for (const key of Object.keys(o)) {
+    if (fields.includes(key)) continue;
+    const canon = fields.find((f) => f.toLowerCase() === key.toLowerCase());
+    if (canon === undefined || Object.hasOwn(o, canon)) continue;
+    o[canon] = o[key];
+    delete o[key];
+  }
+}

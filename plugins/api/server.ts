@@ -1,0 +1,83 @@
+/**
+ * Builds the fastify instance of the HTTP API (no socket: the plugin listens,
+ * tests use `inject()`). Everything that is not a route's happy path ends in
+ * one error handler that answers `{ error, code, field? }` JSON.
+ */
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { Clock } from '../../src/clock.js';
+import { SkyError } from '../../src/errors.js';
+import type { Logger } from '../../src/logger.js';
+import type { Registry } from '../../src/registry/types.js';
+import { secretChecker } from './auth.js';
+import { callbackRoutes } from './callback-routes.js';
+import { toHttpError, type ErrorBody } from './http-errors.js';
+import { serviceRoutes } from './service-routes.js';
+
+export const DEFAULT_BODY_LIMIT = 64 * 1024;
+
+export interface ApiServerOptions {
+  registry: Registry;
+  clock: Clock;
+  logger: Logger;
+  /** Shared secret every request must present (Authorization header). */
+  secret?: string;
+  /** Largest request body in bytes (413 above it). */
+  bodyLimit?: number;
+  /** CIDRs a callback's Reply address must fall in (any address when absent). */
+  allowNetworks?: string[];
+  /** Longest a request may take to arrive in full, ms (slow clients are cut off). */
+  requestTimeoutMs?: number;
+}
+
+export async function buildApi(o: ApiServerOptions): Promise<FastifyInstance> {
+  const bodyLimit = o.bodyLimit ?? DEFAULT_BODY_LIMIT;
+  const app = Fastify({
+    logger: false,
+    bodyLimit,
+    // A UUID over 63 bytes must reach the registry to be refused with a 400, not a 404.
+    routerOptions: { maxParamLength: 2048 },
+    requestTimeout: o.requestTimeoutMs ?? 30_000,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    // No coercion ("80" is not a port) and no silent removal of unknown fields: both are 400s.
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: false } },
+  });
+
+  // SkyDNS 1 read any body as JSON; `curl -d` sends form-urlencoded, so that, text/plain
+  // and a body without Content-Type are read as JSON too. Other media types: 415.
+  const json = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('text/plain');
+  app.addContentTypeParser(['application/x-www-form-urlencoded', 'text/plain'], { parseAs: 'string' }, json);
+  app.addContentTypeParser('*', { parseAs: 'string' }, (req, body, done) => {
+    const type = req.headers['content-type'];
+    if (type === undefined || type === '') return json(req, body.toString(), done);
+    done(new SkyError('SKY_ERR_API_MEDIA_TYPE', `the body must be JSON (Content-Type: application/json), not ${type}`), undefined);
+  });
+
+  const authorized = secretChecker(o.secret);
+  app.addHook('onRequest', async (req) => {
+    if (!authorized(req.headers.authorization)) {
+      const why = req.headers.authorization === undefined ? 'missing Authorization header' : 'the Authorization header does not carry the secret';
+      throw new SkyError('SKY_ERR_API_UNAUTHORIZED', `${why}: send "Authorization: <secret>" or "Authorization: Bearer <secret>"`);
+    }
+  });
+
+  app.setErrorHandler((err, req, reply) => {
+    const h = toHttpError(err, bodyLimit);
+    if (h.internal) o.logger.error({ err, method: req.method, url: req.url }, 'api request failed');
+    else o.logger.debug({ method: req.method, url: req.url, status: h.status, code: h.body.code }, h.body.error);
+    if (h.status === 401) reply.header('www-authenticate', 'Bearer realm="skydns"');
+    if (h.status === 503) reply.header('retry-after', '1');
+    return reply.code(h.status).send(h.body);
+  });
+
+  app.setNotFoundHandler((req, reply) => {
+    const body: ErrorBody = { error: `no route for ${req.method} ${req.url.split('?')[0]}`, code: 'SKY_ERR_API_ROUTE' };
+    return reply.code(404).send(body);
+  });
+
+  serviceRoutes(app, { registry: o.registry, clock: o.clock });
+  callbackRoutes(app, { registry: o.registry, allowNetworks: o.allowNetworks });
+  await app.ready();
+  return app;
+}

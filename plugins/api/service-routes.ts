@@ -1,0 +1,96 @@
+/**
+ * The service routes (SkyDNS 1 compatible):
+ *
+ *   PUT    /skydns/services/{uuid}        register              201 | 400 | 409
+ *   PATCH  /skydns/services/{uuid}        heartbeat {"TTL": n}  200 | 400 | 404
+ *   DELETE /skydns/services/{uuid}        deregister            200 | 404
+ *   GET    /skydns/services/{uuid}        one service           200 | 404
+ *   GET    /skydns/services/?query=patt   matching services     200 (maybe []) | 400
+ *   GET    /skydns/regions/               {"east": 3, ...}      200
+ *   GET    /skydns/environments/          {"production": 5}     200
+ *
+ * Writes answer only once the registry's promise resolves, i.e. once the
+ * change is durable. Responses carry the remaining TTL and the absolute expiry.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { Clock } from '../../src/clock.js';
+import { SkyError } from '../../src/errors.js';
+import { isLabel, uuidKey } from '../../src/registry/names.js';
+import { parsePattern } from '../../src/registry/pattern.js';
+import { toJSON, type Registry, type Service, type ServiceJSON, type StoredService } from '../../src/registry/types.js';
+import { canonicalKeys, countsJSON, errorResponses, heartbeatBody, queryString, SERVICE_FIELDS, serviceBody, serviceJSON, uuidParams } from './schemas.js';
+
+type ServiceBody = Omit<Service, 'UUID' | 'TTL'> & { UUID?: string; TTL?: number };
+
+export interface RouteDeps {
+  /** The registry, once the plugin has started. */
+  registry: Registry;
+  clock: Clock;
+}
+
+/** Parses `?query=` (DNS-style, most specific label first); 400 naming `query` when it cannot match. */
+export function parseQuery(q: string | undefined): ReturnType<typeof parsePattern> {
+  if (q === undefined) return {};
+  const bad = (why: string): never => {
+    throw new SkyError('SKY_ERR_API_BAD_REQUEST', `query ${JSON.stringify(q)} ${why}; expected a DNS-style pattern such as east.any.web.production`, { path: 'query' });
+  };
+  const p = parsePattern(q);
+  if (p === null) bad('has an empty label or more than 6 labels');
+  const trimmed = q.endsWith('.') ? q.slice(0, -1) : q;
+  for (const l of trimmed === '' ? [] : trimmed.split('.')) {
+    if (l !== '*' && !isLabel(l)) bad(`has a label that is not a DNS label (${JSON.stringify(l)})`);
+  }
+  return p;
+}
+
+function byUuid(a: StoredService, b: StoredService): number {
+  return a.UUID < b.UUID ? -1 : a.UUID > b.UUID ? 1 : 0;
+}
+
+export function serviceRoutes(app: FastifyInstance, deps: RouteDeps): void {
+  const { registry, clock } = deps;
+  const one = { params: uuidParams, response: { 200: serviceJSON, 201: serviceJSON, ...errorResponses } };
+  const json = (s: StoredService): ServiceJSON => toJSON(s, clock.now());
+
+  app.put<{ Params: { uuid: string }; Body: ServiceBody }>('/skydns/services/:uuid', {
+    schema: { ...one, body: serviceBody },
+    preValidation: async (req) => canonicalKeys(req.body, SERVICE_FIELDS),
+  }, async (req, reply) => {
+    const { uuid } = req.params;
+    const body = req.body;
+    if (body.UUID !== undefined && uuidKey(body.UUID) !== uuidKey(uuid)) {
+      throw new SkyError('SKY_ERR_REGISTRY_INVALID', `UUID in the body (${JSON.stringify(body.UUID)}) differs from the UUID in the path (${JSON.stringify(uuid)})`, { path: 'UUID' });
+    }
+    const stored = await registry.put({ ...body, UUID: body.UUID ?? uuid } as Service);
+    reply.code(201).header('location', `/skydns/services/${encodeURIComponent(stored.UUID)}`);
+    return json(stored);
+  });
+
+  app.patch<{ Params: { uuid: string }; Body: { TTL?: number } }>('/skydns/services/:uuid', {
+    schema: { ...one, body: heartbeatBody },
+    preValidation: async (req) => canonicalKeys(req.body, ['TTL']),
+  }, async (req) => json(await registry.refresh(req.params.uuid, req.body.TTL)));
+
+  app.delete<{ Params: { uuid: string } }>('/skydns/services/:uuid', { schema: one }, async (req) => json(await registry.remove(req.params.uuid)));
+
+  app.get<{ Params: { uuid: string } }>('/skydns/services/:uuid', { schema: one }, async (req) => {
+    const s = registry.get(req.params.uuid);
+    if (!s) throw new SkyError('SKY_ERR_REGISTRY_NOT_FOUND', `no live service with UUID ${req.params.uuid}`, { path: 'UUID' });
+    return json(s);
+  });
+
+  const list = {
+    schema: { querystring: queryString, response: { 200: { type: 'array', items: serviceJSON }, ...errorResponses } },
+  };
+  const listHandler = async (req: { query: { query?: string } }): Promise<ServiceJSON[]> =>
+    registry.query(parseQuery(req.query.query)!).sort(byUuid).map(json);
+  app.get<{ Querystring: { query?: string } }>('/skydns/services/', list, listHandler);
+  app.get<{ Querystring: { query?: string } }>('/skydns/services', list, listHandler);
+
+  const counts = { schema: { response: { 200: countsJSON, ...errorResponses } } };
+  for (const [path, field] of [['regions', 'region'], ['environments', 'environment']] as const) {
+    const h = async (): Promise<Record<string, number>> => registry.countBy(field);
+    app.get(`/skydns/${path}/`, counts, h);
+    app.get(`/skydns/${path}`, counts, h);
+  }
+}
