@@ -14,11 +14,11 @@ import type { FastifyInstance } from 'fastify';
 import { isIP } from 'node:net';
 import { SkyError, isSkyError } from '../../src/errors.js';
 import { checkReplyAllowed } from '../../src/registry/callbacks.js';
-import { uuidKey } from '../../src/registry/names.js';
+import { uuidKey, validateCallback } from '../../src/registry/names.js';
 import type { Callback, Registry } from '../../src/registry/types.js';
 import { CALLBACK_FIELDS, callbackBody, callbackJSON, canonicalKeys, errorResponses, uuidParams } from './schemas.js';
 
-type CallbackBody = Omit<Callback, 'UUID'> & { UUID?: string };
+type CallbackBody = Partial<Callback>;
 
 /** 403 for an address outside the allowed networks; 400 for a hostname where an address is required. */
 export function checkReply(reply: string, allowNetworks: string[] | undefined): void {
@@ -43,9 +43,10 @@ export function callbackRoutes(app: FastifyInstance, deps: { registry: Registry;
     if (body.UUID !== undefined && uuidKey(body.UUID) !== uuidKey(uuid)) {
       throw new SkyError('SKY_ERR_REGISTRY_INVALID', `UUID in the body (${JSON.stringify(body.UUID)}) differs from the UUID in the path (${JSON.stringify(uuid)})`, { path: 'UUID' });
     }
-    checkReply(body.Reply, allowNetworks);
+    const input = validateCallback({ ...body, UUID: body.UUID ?? uuid });
+    checkReply(input.Reply, allowNetworks);
     const existed = registry.callbacks().some((c) => uuidKey(c.UUID) === uuidKey(uuid));
-    const cb = await registry.putCallback({ ...body, UUID: body.UUID ?? uuid });
+    const cb = await registry.putCallback(input);
     reply.code(existed ? 200 : 201).header('location', `/skydns/callbacks/${encodeURIComponent(cb.UUID)}`);
     return cb;
   });

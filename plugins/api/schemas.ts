@@ -18,11 +18,14 @@ export const uuidParams = {
   properties: { uuid: { type: 'string', minLength: 1, maxLength: 1024 } },
 } as const;
 
-/** `PUT /skydns/services/{uuid}`: UUID may be left out (the path's is used). */
+/**
+ * `PUT /skydns/services/{uuid}`: UUID may be left out (the path's is used).
+ * Required fields are the registry's to check, so a missing field and a bad
+ * value answer alike (400, SKY_ERR_REGISTRY_INVALID, naming the field).
+ */
 export const serviceBody = {
   type: 'object',
   additionalProperties: false,
-  required: ['Name', 'Version', 'Environment', 'Region', 'Host', 'Port'],
   properties: {
     UUID: label,
     Name: label,
@@ -48,7 +51,6 @@ export const heartbeatBody = {
 export const callbackBody = {
   type: 'object',
   additionalProperties: false,
-  required: ['Name', 'Reply', 'Port'],
   properties: {
     UUID: label,
     Name: label,

@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { isSkyError } from '../errors.js';
 import { checkCommand } from './check.js';
+import { lsCommand, registerCommand, rmCommand } from './registry-commands.js';
 import { serveCommand } from './serve.js';
 
 export interface Command {
@@ -16,6 +17,9 @@ export interface Command {
 const commands: Record<string, Command> = {
   serve: serveCommand,
   check: checkCommand,
+  register: registerCommand,
+  ls: lsCommand,
+  rm: rmCommand,
 };
 
 /** Registers a command (used by command modules that live beside their feature). */
