@@ -4,10 +4,14 @@
  */
 import type { PluginFactory } from './plugin.js';
 import log from '../plugins/log/index.js';
+import skydns from '../plugins/skydns/index.js';
+import synth from '../plugins/synth/index.js';
 import api from '../plugins/api/index.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const builtins: Readonly<Record<string, PluginFactory<any>>> = Object.freeze({
   log,
+  skydns,
+  synth,
   api,
 });

@@ -1,0 +1,100 @@
+/**
+ * The skydns query handler: names outside its zones (and classes other than
+ * IN) go to the next plugin; names inside get an authoritative answer, served
+ * from the pre-encoded map when it has one.
+ *
+ * A, AAAA and CNAME of names that exist are answered by the next plugin
+ * (synth) when `addresses` is "next": skydns hands the query on and gives a
+ * negative reply that comes back the zone's SOA and AA. If nothing down the
+ * chain answers (it falls off the end), the reply is NODATA, never REFUSED.
+ */
+import type { Clock } from '../../src/clock.js';
+import { Rcode } from '../../src/dns/types.js';
+import type { DependsOn, Next, Plugin, Reply, Request } from '../../src/plugin.js';
+import type { Registry } from '../../src/registry/types.js';
+import { buildAnswer, withSoa, type AnswerContext } from './answer.js';
+import type { ZoneConfig } from './options.js';
+import { authority, resolve, type Resolver } from './resolve.js';
+import { ReverseIndex } from './reverse.js';
+import { encodeEntry, serveWire, WireCache } from './wire-cache.js';
+
+/**
+ * SOA serial: seconds since the epoch of the last registry change seen, and
+ * always at least one more than the previous serial, so it rises with every
+ * change (RFC 1982 order) and does not go back across restarts.
+ */
+export class SerialCounter {
+  private version = NaN;
+  private value = 0;
+
+  observe(version: number, now: number): number {
+    if (version !== this.version) {
+      const s = Math.floor(now / 1000);
+      this.value = Number.isNaN(this.version) ? s : Math.max(this.value + 1, s);
+      this.version = version;
+    }
+    return this.value >>> 0;
+  }
+}
+
+export class SkydnsHandler implements Plugin {
+  readonly cache: WireCache;
+  private readonly serial = new SerialCounter();
+  private readonly resolver: Resolver;
+
+  constructor(readonly cfg: ZoneConfig, readonly registry: Registry, private readonly clock: Clock) {
+    this.cache = new WireCache(cfg.wireCache);
+    this.resolver = { cfg, registry, reverse: new ReverseIndex(registry) };
+  }
+
+  ready(): boolean {
+    return this.registry.ready();
+  }
+
+  async serveDNS(req: Request, next: Next): Promise<Reply> {
+    if (req.qclass !== 1 || authority(req.name, this.cfg) === null) return next();
+    const now = this.clock.now();
+    const version = this.registry.version;
+    const depends: DependsOn = { on: this.registry, version };
+    const serial = this.serial.observe(version, now);
+    this.cache.sync(version);
+
+    const key = WireCache.key(req);
+    const hit = this.cache.get(key, now);
+    if (hit?.kind === 'delegate') return this.delegate(req, next, depends, serial, now);
+    if (hit) {
+      const wire = serveWire(hit, req, now);
+      if (wire) return { wire, depends };
+    }
+
+    const target = resolve(req.name, this.resolver, now)!;
+    const built = buildAnswer(target, req, { ...this.resolver, serial, now });
+    if ('delegate' in built) {
+      this.cache.set(key, { kind: 'delegate', until: built.until });
+      return this.delegate(req, next, depends, serial, now);
+    }
+    const entry = encodeEntry(req, built.msg, now, built.life.aging, built.life.validUntil());
+    this.cache.set(key, entry);
+    const wire = serveWire(entry, req, now);
+    return wire ? { wire, depends } : { msg: built.msg, depends };
+  }
+
+  private async delegate(req: Request, next: Next, depends: DependsOn, serial: number, now: number): Promise<Reply> {
+    const reply = await next();
+    if ('drop' in reply) return reply;
+    const c: AnswerContext = { ...this.resolver, serial, now };
+    const zone = this.cfg.zone;
+    if ('msg' in reply) {
+      const m = reply.msg;
+      if (m.rcode === Rcode.REFUSED && reply.by === undefined) {
+        // Fell off the end of the chain: the name exists, it just has no addresses.
+        return { msg: withSoa({ rcode: Rcode.NOERROR, answers: [] }, zone, c), depends };
+      }
+      const negative = m.rcode === Rcode.NXDOMAIN || (m.rcode === Rcode.NOERROR && !m.answers?.length);
+      if (negative && !m.authorities?.length) {
+        return { msg: withSoa(m, zone, c), by: reply.by, depends: reply.depends ?? depends };
+      }
+    }
+    return reply.depends ? reply : { ...reply, depends };
+  }
+}

@@ -1,0 +1,93 @@
+/**
+ * Pre-encoded answers of the zone, the hot path of DESIGN.md's performance
+ * model: a hit is one map lookup, a copy and a few patches (ID, RD, CD, the
+ * client's 0x20 spelling of the question, aged TTLs) with no encode at all.
+ *
+ * Entries are keyed by the lowercased name and the query type (plus the
+ * transport for ANY, whose answer differs between UDP and TCP). The DO bit is
+ * not part of the key: the zone is unsigned, so the answer does not depend on
+ * it, and the server adds the OPT record each client needs. The whole map is
+ * dropped when the registry's version moves; an entry also lapses at its own
+ * `until` (see Lifetime). The map is bounded; the oldest entry goes first.
+ */
+import { encodeResponse, patchWire, prepareWire, type Message, type WireAnswer } from '../../src/dns/index.js';
+import type { Request } from '../../src/plugin.js';
+
+export interface WireEntry {
+  kind: 'wire';
+  wire: WireAnswer;
+  builtAt: number;
+  aging: boolean;
+  until: number;
+}
+
+/** The name exists and its A/AAAA/CNAME are answered further down the chain. */
+export interface DelegateEntry {
+  kind: 'delegate';
+  until: number;
+}
+
+export type Entry = WireEntry | DelegateEntry;
+
+const MAX_MESSAGE = 65535;
+
+export class WireCache {
+  private readonly map = new Map<string, Entry>();
+  private version = NaN;
+
+  constructor(readonly capacity: number) {}
+
+  get size(): number {
+    return this.map.size;
+  }
+
+  static key(req: Request): string {
+    return req.qtype === 255 ? `${req.qtype}/${req.transport}/${req.name}` : `${req.qtype}/${req.name}`;
+  }
+
+  /** Drops every entry when the registry has changed since they were built. */
+  sync(version: number): void {
+    if (version === this.version) return;
+    this.map.clear();
+    this.version = version;
+  }
+
+  get(key: string, now: number): Entry | undefined {
+    const e = this.map.get(key);
+    if (e && now >= e.until) {
+      this.map.delete(key);
+      return undefined;
+    }
+    return e;
+  }
+
+  set(key: string, e: Entry): void {
+    if (this.capacity === 0) return;
+    this.map.delete(key);
+    if (this.map.size >= this.capacity) {
+      const oldest = this.map.keys().next();
+      if (!oldest.done) this.map.delete(oldest.value);
+    }
+    this.map.set(key, e);
+  }
+}
+
+/** Encodes `msg` as the answer to `req`'s question, ready for `serveWire`. */
+export function encodeEntry(req: Request, msg: Message, builtAt: number, aging: boolean, until: number): WireEntry {
+  const { wire } = encodeResponse(
+    { id: 0, opcode: 0, rd: false, cd: false, questionRaw: req.raw.subarray(12, req.qnameEnd + 4) },
+    msg,
+    MAX_MESSAGE,
+    null,
+  );
+  return { kind: 'wire', wire: prepareWire(wire), builtAt, aging, until };
+}
+
+/** A copy of the entry for this client; null when its question cannot be patched in. */
+export function serveWire(e: WireEntry, req: Request, now: number): Buffer | null {
+  const age = e.aging ? Math.floor((now - e.builtAt) / 1000) : 0;
+  const out = patchWire(e.wire, req.id, req.rd, req.raw, req.qnameEnd, age);
+  if (!out) return null;
+  out[3] = req.cd ? out[3]! | 0x10 : out[3]! & ~0x10;
+  return out;
+}
