@@ -33,8 +33,15 @@ export async function zoneFixture(opts: Record<string, unknown> = {}, services: 
   const clock = new ManualClock();
   const registry = new EmbeddedRegistry({ path: dir, clock, logger: silentLogger, fsync: false });
   await registry.start();
-  for (const s of services) await registry.put(s);
-  const plugin = await setupPlugin(skydns, opts, { clock, registryInstance: registry });
+  let plugin: Plugin;
+  try {
+    for (const s of services) await registry.put(s);
+    plugin = await setupPlugin(skydns, opts, { clock, registryInstance: registry });
+  } catch (err) {
+    await registry.close();
+    await rm(dir, { recursive: true, force: true });
+    throw err;
+  }
   return {
     clock,
     registry,
