@@ -117,3 +117,32 @@ function clientMessage(e: FastifyishError, code: ErrorCode, bodyLimit?: number):
   if (e instanceof SyntaxError || e.code === 'FST_ERR_CTP_INVALID_JSON_BODY') return 'the body is not valid JSON';
   return e.message || ERRORS[code];
 }
+
+interface ClientSocket {
+  destroyed: boolean;
+  writable: boolean;
+  write(data: string): unknown;
+  destroy(err?: Error): unknown;
+}
+
+/**
+ * Answers what node's HTTP parser refused (not HTTP, a bad chunk, a truncated
+ * body, headers too large, too slow) in the same JSON shape, then closes the
+ * connection. Nothing here can throw into the server.
+ */
+export function writeClientError(err: Error & { code?: string }, socket: ClientSocket): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  let status = 400;
+  let reason = 'Bad Request';
+  let message = `malformed HTTP request (${err.code ?? 'parse error'})`;
+  if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+    [status, reason, message] = [408, 'Request Timeout', 'the request did not arrive in time'];
+  } else if (err.code === 'HPE_HEADER_OVERFLOW') {
+    [status, reason, message] = [431, 'Request Header Fields Too Large', 'the request headers are too large'];
+  }
+  const body = JSON.stringify({ error: message, code: 'SKY_ERR_API_BAD_REQUEST' } satisfies ErrorBody);
+  if (socket.writable) {
+    socket.write(`HTTP/1.1 ${status} ${reason}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${body}`);
+  }
+  socket.destroy(err);
+}

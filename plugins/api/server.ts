@@ -3,14 +3,14 @@
  * tests use `inject()`). Everything that is not a route's happy path ends in
  * one error handler that answers `{ error, code, field? }` JSON.
  */
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Clock } from '../../src/clock.js';
 import { SkyError } from '../../src/errors.js';
 import type { Logger } from '../../src/logger.js';
 import type { Registry } from '../../src/registry/types.js';
 import { secretChecker } from './auth.js';
 import { callbackRoutes } from './callback-routes.js';
-import { toHttpError, type ErrorBody } from './http-errors.js';
+import { toHttpError, writeClientError, type ErrorBody } from './http-errors.js';
 import { serviceRoutes } from './service-routes.js';
 
 export const DEFAULT_BODY_LIMIT = 64 * 1024;
@@ -41,6 +41,12 @@ export async function buildApi(o: ApiServerOptions): Promise<FastifyInstance> {
     forceCloseConnections: 'idle',
     // No coercion ("80" is not a port) and no silent removal of unknown fields: both are 400s.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: false } },
+    // Requests the router or node's parser refuse get the same JSON errors as the rest.
+    frameworkErrors: (err, _req, reply) => {
+      const h = toHttpError(err, bodyLimit);
+      return (reply as FastifyReply).code(h.status).send(h.body);
+    },
+    clientErrorHandler: writeClientError,
   });
 
   // SkyDNS 1 read any body as JSON; `curl -d` sends form-urlencoded, so that, text/plain
