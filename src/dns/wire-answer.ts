@@ -20,6 +20,7 @@ export interface WireAnswer {
 
 function skipName(buf: Buffer, off: number): number {
   for (;;) {
+    if (off >= buf.length) throw new RangeError('name runs past the end');
     const len = buf[off]!;
     if (len === 0) return off + 1;
     if ((len & 0xc0) === 0xc0) return off + 2;
@@ -41,6 +42,7 @@ export function prepareWire(buf: Buffer): WireAnswer {
     off = skipName(buf, off);
     if (i === 0) qnameEnd = off;
     off += 4;
+    if (off > buf.length) throw new RangeError('question runs past the end');
   }
   const ttlOffsets: number[] = [];
   let arKept = 0;

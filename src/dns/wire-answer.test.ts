@@ -1,0 +1,57 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { decodeMessage, encodeQuery } from './decode.js';
+import { encodeResponse } from './encode.js';
+import { parseQuery } from './query.js';
+import { minTtl, patchWire, prepareWire } from './wire-answer.js';
+
+function reply() {
+  const raw = encodeQuery({ id: 1, name: 'web.skydns.local', type: 'A' });
+  const { wire } = encodeResponse(
+    { id: 1, opcode: 0, rd: true, cd: false, questionRaw: raw.subarray(12) },
+    { rcode: 0, flags: { aa: true }, answers: [{ name: 'web.skydns.local', type: 'A', ttl: 30, data: '192.0.2.1' }, { name: 'web.skydns.local', type: 'A', ttl: 20, data: '192.0.2.2' }] },
+    512,
+    { udpSize: 1232, rcode: 0, do: false },
+  );
+  return wire;
+}
+
+test('prepareWire strips the OPT record and indexes TTLs', () => {
+  const w = prepareWire(reply());
+  assert.equal(w.wire.readUInt16BE(10), 0);
+  assert.equal(w.ttlOffsets.length, 2);
+  assert.equal(minTtl(w), 20);
+  assert.equal(decodeMessage(w.wire).edns, null);
+});
+
+test('patchWire sets the ID, RD, the client spelling and ages TTLs', () => {
+  const w = prepareWire(reply());
+  const q = encodeQuery({ id: 999, name: 'WEB.skydns.LOCAL', type: 'A', rd: false });
+  const v = parseQuery(q);
+  assert.equal(v.kind, 'ok');
+  if (v.kind !== 'ok') return;
+  const out = patchWire(w, 999, false, q, v.query.qnameEnd, 25)!;
+  const d = decodeMessage(out);
+  assert.equal(d.id, 999);
+  assert.equal(d.rd, false);
+  assert.equal(d.questions[0]!.name, 'WEB.skydns.LOCAL');
+  assert.equal(d.answers![0]!.name, 'WEB.skydns.LOCAL');
+  assert.deepEqual(d.answers!.map((a) => a.ttl), [5, 0]);
+  assert.equal(d.flags.aa, true);
+  // the stored copy is untouched
+  assert.equal(decodeMessage(w.wire).answers![0]!.ttl, 30);
+});
+
+test('patchWire refuses a question of another length', () => {
+  const w = prepareWire(reply());
+  const q = encodeQuery({ id: 1, name: 'webx.skydns.local', type: 'A' });
+  const v = parseQuery(q);
+  assert.equal(v.kind === 'ok' && patchWire(w, 1, true, q, v.query.qnameEnd, 0), null);
+});
+
+test('prepareWire rejects garbage', () => {
+  assert.throws(() => prepareWire(Buffer.alloc(5)));
+  const bad = reply();
+  bad.writeUInt16BE(9, 6);
+  assert.throws(() => prepareWire(bad));
+});
