@@ -34,7 +34,7 @@ function parse<O extends NonNullable<ParseArgsConfig['options']>>(args: string[]
 }
 
 function connection(v: { api?: string; secret?: string }): { base: string; o: ClientOptions } {
-  const raw = v.api ?? process.env.SKYDNS_API ?? 'http://127.0.0.1:8080';
+  const raw = v.api ?? (process.env.SKYDNS_API || 'http://127.0.0.1:8080');
   let base: string;
   try {
     base = apiBase(raw);
