@@ -90,7 +90,13 @@ export async function runPlugin(plugins: Plugin | Plugin[], q: TestQuery, next?:
   const req = makeRequest(q, clock);
   const reply = await handler(req);
   if (errors.length) (reply as { errors?: unknown[] }).errors = errors;
-  return readReply(req, reply, q.maxUdpSize ?? 1232);
+  const r = readReply(req, reply, q.maxUdpSize ?? 1232);
+  // As the server does after writing: plugins that watch replies (log, metrics) see this one.
+  req.responded(
+    { rcode: r.msg?.rcode ?? 0, size: r.wire?.length ?? 0, truncated: !!r.msg?.flags.tc, dropped: r.dropped, answerCount: r.msg?.answers?.length ?? 0, durationMs: 0, answeredBy: reply.by },
+    (err) => { throw err; },
+  );
+  return r;
 }
 
 export function readReply(req: QueryRequest, reply: Reply, udpMax = 1232): TestReply {

@@ -1,0 +1,94 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { isSkyError, type ErrorCode } from '../errors.js';
+import { parseSkyfile } from './load.js';
+import { locateAll } from './locate.js';
+
+const parse = (text: string, baseDir = process.cwd()) => parseSkyfile(text, { baseDir });
+
+async function fails(text: string, code: ErrorCode, check: { path?: string; line?: number; includes?: string } = {}, baseDir?: string) {
+  await assert.rejects(parse(text, baseDir), (e: unknown) => {
+    assert.ok(isSkyError(e), `expected a SkyError, got ${String(e)}`);
+    assert.equal(e.code, code, e.message);
+    if (check.path !== undefined) assert.equal(e.path, check.path);
+    if (check.line !== undefined) assert.equal(e.line, check.line, `line of ${e.describe()}`);
+    if (check.includes) assert.ok(e.message.includes(check.includes), e.message);
+    return true;
+  });
+}
+
+test('defaults are filled and the result is frozen', async () => {
+  const cfg = await parse(`{ chain: ["log"] }`);
+  assert.deepEqual(cfg.dns.listen, ['127.0.0.1:1053']);
+  assert.equal(cfg.dns.maxUdpSize, 1232);
+  assert.equal(cfg.dns.tcp.idleTimeoutMs, 10000);
+  assert.equal(cfg.chain[0]!.name, 'log');
+  assert.deepEqual(cfg.chain[0]!.options.class, ['all']);
+  assert.ok(Object.isFrozen(cfg) && Object.isFrozen(cfg.dns) && Object.isFrozen(cfg.chain[0]!.options));
+});
+
+test('chain order is kept; entries are names or one-key objects', async () => {
+  const cfg = await parse(`{ chain: [{ log: { class: ["error"] } }, "log"] }`);
+  assert.deepEqual(cfg.chain.map((e) => e.path), ['chain[0]', 'chain[1]']);
+  assert.deepEqual(cfg.chain[0]!.options.class, ['error']);
+});
+
+test('JSON5 syntax errors carry line and column', async () => {
+  await fails('{\n  chain: ["log",\n  oops\n}', 'SKY_ERR_CONFIG_SYNTAX', { line: 3 });
+});
+
+test('unknown keys are rejected with their key path and line', async () => {
+  await fails('{\n  dns: {\n    listne: ["127.0.0.1:53"],\n  },\n  chain: ["log"],\n}', 'SKY_ERR_CONFIG_INVALID', { path: 'dns.listne', line: 3 });
+  await fails('{\n  chain: [\n    "log",\n    { log: { colour: "red" } },\n  ],\n}', 'SKY_ERR_CONFIG_INVALID', { path: 'chain[1].log.colour', line: 4 });
+  await fails('{ chain: ["log"], extra: 1 }', 'SKY_ERR_CONFIG_INVALID', { path: 'extra' });
+});
+
+test('wrong types and values name the key path', async () => {
+  await fails('{\n chain: [\n  { log: { class: ["loud"] } }\n ]\n}', 'SKY_ERR_CONFIG_INVALID', { path: 'chain[0].log.class[0]', line: 3, includes: 'one of' });
+  await fails('{ dns: { maxUdpSize: 100 }, chain: ["log"] }', 'SKY_ERR_CONFIG_INVALID', { path: 'dns.maxUdpSize' });
+  await fails('{ dns: { listen: "127.0.0.1:53" }, chain: ["log"] }', 'SKY_ERR_CONFIG_INVALID', { path: 'dns.listen' });
+});
+
+test('a missing or empty chain is an error', async () => {
+  await fails('{ dns: {} }', 'SKY_ERR_CONFIG_INVALID', { path: 'chain' });
+  await fails('{ chain: [] }', 'SKY_ERR_CONFIG_INVALID', { path: 'chain' });
+  await fails('[]', 'SKY_ERR_CONFIG_INVALID');
+});
+
+test('a chain entry with two keys or a non-object value is rejected', async () => {
+  await fails('{ chain: [{ log: {}, cache: {} }] }', 'SKY_ERR_CONFIG_INVALID', { path: 'chain[0]' });
+  await fails('{ chain: [{ log: 3 }] }', 'SKY_ERR_CONFIG_INVALID', { path: 'chain[0].log' });
+});
+
+test('an unknown plugin lists the known ones', async () => {
+  await fails('{\n chain: ["lgo"] }', 'SKY_ERR_CONFIG_UNKNOWN_PLUGIN', { path: 'chain[0]', line: 2, includes: 'log' });
+});
+
+test('a custom plugin loads by path, relative to the Skyfile; its schema applies', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'skyfile-'));
+  try {
+    await writeFile(
+      join(dir, 'hello.mjs'),
+      `export default { name: 'hello', schema: { type: 'object', additionalProperties: false, properties: { greeting: { type: 'string', default: 'hi' } } }, setup: () => ({ serveDNS: (r, next) => next() }) };`,
+    );
+    await writeFile(join(dir, 'notaplugin.mjs'), 'export default 42;');
+    const cfg = await parse('{ chain: ["./hello.mjs"] }', dir);
+    assert.equal(cfg.chain[0]!.factory.name, 'hello');
+    assert.equal(cfg.chain[0]!.options.greeting, 'hi');
+    await fails('{ chain: [{ "./hello.mjs": { greting: "x" } }] }', 'SKY_ERR_CONFIG_INVALID', { path: 'chain[0]../hello.mjs.greting' }, dir);
+    await fails('{ chain: ["./notaplugin.mjs"] }', 'SKY_ERR_PLUGIN_LOAD', {}, dir);
+    await fails('{ chain: ["./missing.mjs"] }', 'SKY_ERR_PLUGIN_LOAD', {}, dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('locateAll maps key paths to lines through comments and strings', () => {
+  const pos = locateAll(`// top\n{\n  /* a } */ dns: { listen: ["a:1", 'b]:2'] },\n  chain: [\n    "log", // x\n    { cache: { capacity: 5 } },\n  ],\n}`);
+  assert.equal(pos.get('dns')?.line, 3);
+  assert.equal(pos.get('dns.listen[1]')?.line, 3);
+  assert.equal(pos.get('chain[1].cache.capacity')?.line, 6);
+});

@@ -1,0 +1,99 @@
+/** The `skydns` command as a user runs it: a real process, real sockets. */
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { queryTcp, queryUdp } from '../src/testing/client.js';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const bin = join(root, 'bin/skydns');
+const run = (...args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', cwd: root, timeout: 20000 });
+
+let dir: string;
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'skydns-cli-'));
+});
+after(() => rm(dir, { recursive: true, force: true }));
+
+async function freePort(): Promise<number> {
+  const s = net.createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
+  const port = (s.address() as net.AddressInfo).port;
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+test('--help and --version', () => {
+  const h = run('--help');
+  assert.equal(h.status, 0);
+  assert.match(h.stdout, /serve/);
+  assert.match(h.stdout, /check/);
+  const v = run('--version');
+  assert.equal(v.status, 0);
+  assert.match(v.stdout, /^skydns \d+\.\d+\.\d+/);
+  const s = run('serve', '--help');
+  assert.equal(s.status, 0);
+  assert.match(s.stdout, /skydns serve -c FILE/);
+  assert.notEqual(run('frobnicate').status, 0);
+});
+
+test('check validates Skyfile.example and prints the chain', () => {
+  const r = run('check', '-c', 'Skyfile.example');
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /Skyfile.example: OK/);
+  assert.match(r.stdout, /chain:\n\s+1\. log/);
+});
+
+test('a bad Skyfile exits non-zero with one clear message: code, key path, line', async () => {
+  const f = join(dir, 'bad.json5');
+  await writeFile(f, '{\n  dns: { listen: ["127.0.0.1:1053"] },\n  chain: [\n    { log: { clas: ["all"] } },\n  ],\n}\n');
+  const r = run('check', '-c', f);
+  assert.equal(r.status, 1);
+  assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+  assert.match(r.stderr, /SKY_ERR_CONFIG_INVALID: .*chain\[0\]\.log\.clas.*line 4/);
+  const s = run('serve', '-c', join(dir, 'missing.json5'));
+  assert.equal(s.status, 1);
+  assert.match(s.stderr, /SKY_ERR_CONFIG_READ/);
+});
+
+test('serve answers over UDP and TCP, and exits 0 on SIGTERM', async () => {
+  const port = await freePort();
+  const f = join(dir, 'serve.json5');
+  await writeFile(f, `{ dns: { listen: ["127.0.0.1:${port}"] }, log: { level: "info" }, chain: ["log"] }`);
+  const child = spawn(process.execPath, [bin, 'serve', '-c', f], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  try {
+    while (!out.includes('serving DNS')) {
+      if (child.exitCode !== null) assert.fail(`server exited early: ${out}`);
+      await new Promise((r) => child.stdout.once('data', r));
+    }
+    assert.equal((await queryUdp('127.0.0.1', port, 'example.org', 'A')).rcode, 5);
+    assert.equal((await queryTcp('127.0.0.1', port, 'example.org', 'A')).rcode, 5);
+    while (!out.includes('"A IN example.org. tcp')) await new Promise((r) => child.stdout.once('data', r));
+    child.kill('SIGTERM');
+    assert.equal(await exited, 0);
+  } finally {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  }
+});
+
+test('serve on a port in use says which address', async () => {
+  const blocker = net.createServer();
+  await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()));
+  const port = (blocker.address() as net.AddressInfo).port;
+  try {
+    const f = join(dir, 'inuse.json5');
+    await writeFile(f, `{ dns: { listen: ["127.0.0.1:${port}"] }, chain: ["log"] }`);
+    const r = spawnSync(process.execPath, [bin, 'serve', '-c', f], { encoding: 'utf8', timeout: 20000 });
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, new RegExp(`SKY_ERR_LISTEN: cannot listen on 127\\.0\\.0\\.1:${port} \\(TCP\\): address already in use`));
+  } finally {
+    blocker.close();
+  }
+});
