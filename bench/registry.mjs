@@ -1,0 +1,123 @@
+#!/usr/bin/env node
+/**
+ * Registry benchmark: registrations and heartbeats per second, and heartbeat
+ * latency, through the HTTP API against the embedded backend.
+ *
+ *   npm run build && node bench/registry.mjs [--count 20000] [--concurrency 64] [--no-fsync]
+ *
+ * Starts `skydns serve` (a separate process: the load generator does not share
+ * its event loop) with the api on 127.0.0.1 and the embedded registry in a
+ * fresh temp dir, then drives it over keep-alive HTTP/1.1 connections:
+ *
+ *   1. PUT      --count new services, --concurrency requests in flight
+ *   2. PATCH    a heartbeat for each of them, same concurrency
+ *   3. PATCH    2000 heartbeats one at a time (latency of a lone heartbeat)
+ *
+ * and prints a Markdown table. Not part of `npm test`.
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { Agent, request } from 'node:http';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const { values: opt } = parseArgs({
+  options: {
+    count: { type: 'string', default: '20000' },
+    concurrency: { type: 'string', default: '64' },
+    'no-fsync': { type: 'boolean', default: false },
+  },
+});
+const COUNT = Number(opt.count);
+const CONC = Number(opt.concurrency);
+const FSYNC = !opt['no-fsync'];
+const BIN = fileURLToPath(new URL('../bin/skydns', import.meta.url));
+
+function serve(dir) {
+  const child = spawn(process.execPath, [BIN, 'serve', '-c', join(dir, 'Skyfile')], { stdio: ['ignore', 'pipe', 'inherit'] });
+  return new Promise((resolve, reject) => {
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      try {
+        const rec = JSON.parse(line);
+        if (rec.msg?.startsWith('api listening on ')) resolve({ child, url: new URL(rec.address) });
+      } catch {
+        // not a log line
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`skydns serve exited with ${code}`)));
+  });
+}
+
+function send(agent, url, method, path, body) {
+  const payload = body === undefined ? undefined : JSON.stringify(body);
+  return new Promise((resolve, reject) => {
+    const req = request({ agent, host: url.hostname, port: url.port, method, path, headers: payload ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {} }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode));
+    });
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
+/** Runs `n` requests with `conc` in flight; returns wall time and per-request latencies (ms). */
+async function phase(n, conc, make) {
+  const lat = new Float64Array(n);
+  let next = 0;
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: Math.min(conc, n) }, async () => {
+    while (next < n) {
+      const i = next++;
+      const s = performance.now();
+      const { agent, url, method, path, body, expect } = make(i);
+      const status = await send(agent, url, method, path, body);
+      if (status !== expect) throw new Error(`${method} ${path}: ${status}, expected ${expect}`);
+      lat[i] = performance.now() - s;
+    }
+  }));
+  return { seconds: (performance.now() - t0) / 1000, lat: lat.sort() };
+}
+
+const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+const ms = (x) => x.toFixed(2);
+
+const dir = await mkdtemp(join(tmpdir(), 'skydns-bench-'));
+await writeFile(join(dir, 'Skyfile'), JSON.stringify({
+  dns: { listen: ['127.0.0.1:0'] },
+  registry: { backend: 'embedded', path: './data', fsync: FSYNC },
+  log: { level: 'info' },
+  chain: [{ api: { listen: '127.0.0.1:0' } }],
+}));
+const { child, url } = await serve(dir);
+const agent = new Agent({ keepAlive: true, maxSockets: CONC });
+const svc = (i) => ({ Name: 'web', Version: '1.0.1', Environment: 'production', Region: i % 2 ? 'east' : 'west', Host: `10.0.${(i >> 8) & 255}.${i & 255}`, Port: 8080, TTL: 3600 });
+try {
+  // warm-up: connections, JIT, the log file
+  await phase(500, CONC, (i) => ({ agent, url, method: 'PUT', path: `/skydns/services/warm${i}`, body: svc(i), expect: 201 }));
+  const put = await phase(COUNT, CONC, (i) => ({ agent, url, method: 'PUT', path: `/skydns/services/s${i}`, body: svc(i), expect: 201 }));
+  const patch = await phase(COUNT, CONC, (i) => ({ agent, url, method: 'PATCH', path: `/skydns/services/s${i}`, body: { TTL: 3600 }, expect: 200 }));
+  const lone = await phase(2000, 1, (i) => ({ agent, url, method: 'PATCH', path: `/skydns/services/s${i}`, body: { TTL: 3600 }, expect: 200 }));
+
+  const machine = `${cpus().length} CPU (${cpus()[0]?.model.trim()}), nproc ${execFileSync('nproc').toString().trim()}, kernel ${execFileSync('uname', ['-r']).toString().trim()}, Node ${process.version}`;
+  const row = (name, r, conc) => `| ${name} | ${conc} | ${Math.round(r.lat.length / r.seconds)} | ${ms(pct(r.lat, 50))} | ${ms(pct(r.lat, 99))} | ${ms(r.lat[r.lat.length - 1])} |`;
+  process.stdout.write([
+    `Date: ${new Date().toISOString()}  `,
+    `Machine: ${machine}  `,
+    `Run: \`node bench/registry.mjs --count ${COUNT} --concurrency ${CONC}${FSYNC ? '' : ' --no-fsync'}\` (fsync ${FSYNC ? 'on' : 'off'})`,
+    '',
+    '| phase | in flight | requests/s | p50 ms | p99 ms | max ms |',
+    '|---|---|---|---|---|---|',
+    row('PUT (register)', put, CONC),
+    row('PATCH (heartbeat)', patch, CONC),
+    row('PATCH (heartbeat), alone', lone, 1),
+    '',
+  ].join('\n'));
+} finally {
+  agent.destroy();
+  child.kill('SIGTERM');
+  await new Promise((r) => child.once('exit', r));
+  await rm(dir, { recursive: true, force: true });
+}
