@@ -6,10 +6,12 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import JSON5 from 'json5';
 import { after, before, describe, it } from 'node:test';
 import { ManualClock } from '../src/clock.js';
 import { formatRR } from '../src/dns/presentation.js';
@@ -189,3 +191,62 @@ describe('discovery over DNS', () => {
     assert.ok(reached().includes('example.org'));
   });
 });
+
+/** The ```json5 blocks of a README's Examples section. */
+function readmeExamples(plugin: string): { heads: string[]; examples: string[] } {
+  const text = readFileSync(new URL(`../../plugins/${plugin}/README.md`, import.meta.url), 'utf8');
+  const start = text.indexOf('\n## Examples');
+  const end = text.indexOf('\n## ', start + 1);
+  const section = text.slice(start, end < 0 ? undefined : end);
+  return {
+    heads: text.split('\n').filter((l) => /^#{1,2} /.test(l)),
+    examples: [...section.matchAll(/```json5\n([\s\S]*?)```/g)].map((m) => m[1]!),
+  };
+}
+
+type ChainEntry = string | Record<string, Record<string, unknown>>;
+
+/** Options of the first chain entry named `name`. */
+function optionsOf(chain: ChainEntry[], name: string): Record<string, unknown> | undefined {
+  for (const e of chain) {
+    if (e === name) return {};
+    if (typeof e === 'object' && e[name]) return e[name];
+  }
+  return undefined;
+}
+
+for (const plugin of ['skydns', 'synth']) {
+  describe(`${plugin} README`, () => {
+    const { heads, examples } = readmeExamples(plugin);
+
+    it('has the man-page sections in order', () => {
+      assert.deepEqual(heads.slice(0, 5), [`# ${plugin}`, '## Name', '## Description', '## Syntax', '## Examples']);
+      assert.ok(examples.length >= 2);
+    });
+
+    it('every example boots and answers its zone', async () => {
+      for (const ex of examples) {
+        const cfg = JSON5.parse(ex) as { chain: ChainEntry[] };
+        for (const e of cfg.chain) if (typeof e === 'object' && e.api) e.api.listen = '127.0.0.1:0';
+        const srv = await startServer(JSON.stringify(cfg));
+        try {
+          const zone = String(optionsOf(cfg.chain, 'skydns')?.zone ?? optionsOf(cfg.chain, 'synth')?.zone ?? ZONE);
+          const registry = await srv.app.registry();
+          await registry.put({ UUID: 'r1', Name: 'web', Version: '1', Environment: 'production', Region: 'east', Host: '10.0.0.1', Port: 80, TTL: 30 });
+          const soa = await srv.udp(zone, 'SOA');
+          assert.equal(soa.flags.aa, true, ex);
+          assert.equal(lines(soa)[0]?.split(' ')[3], 'SOA', ex);
+          const srvRR = await srv.tcp(`web.production.${zone}`, 'SRV');
+          assert.equal(srvRR.answers?.length, 1, ex);
+          const a = await srv.udp(`web.production.${zone}`, 'A');
+          const synth = optionsOf(cfg.chain, 'synth') !== undefined;
+          assert.deepEqual(lines(a).map((l) => l.split(' ').pop()), synth ? ['10.0.0.1'] : [], ex);
+          assert.equal(a.rcode, 0, ex);
+          assert.equal((await srv.udp(`nothing.${zone}`, 'A')).rcode, 3, ex);
+        } finally {
+          await srv.stop();
+        }
+      }
+    });
+  });
+}
