@@ -18,6 +18,9 @@ import { authority, resolve, type Resolver } from './resolve.js';
 import { ReverseIndex } from './reverse.js';
 import { encodeEntry, serveWire, WireCache } from './wire-cache.js';
 
+const AXFR = 252;
+const IXFR = 251;
+
 /**
  * SOA serial: seconds since the epoch of the last registry change seen, and
  * always at least one more than the previous serial, so it rises with every
@@ -53,6 +56,8 @@ export class SkydnsHandler implements Plugin {
 
   async serveDNS(req: Request, next: Next): Promise<Reply> {
     if (req.qclass !== 1 || authority(req.name, this.cfg) === null) return next();
+    // Zone transfers are not offered (the zone is a view of the registry, not a file).
+    if (req.qtype === AXFR || req.qtype === IXFR) return { msg: { rcode: Rcode.REFUSED } };
     const now = this.clock.now();
     const version = this.registry.version;
     const depends: DependsOn = { on: this.registry, version };

@@ -42,8 +42,8 @@ function relative(name: string, zone: string): string {
 
 /** The zone (forward or reverse) holding `name`, or null when the plugin does not hold it. */
 export function authority(name: string, cfg: ZoneConfig): string | null {
-  let best: string | null = null;
-  for (const z of [cfg.zone, ...cfg.ptrZones]) {
+  let best: string | null = isSubdomain(name, cfg.zone) ? cfg.zone : null;
+  for (const z of cfg.ptrZones) {
     if (isSubdomain(name, z) && (best === null || z.length > best.length)) best = z;
   }
   return best;

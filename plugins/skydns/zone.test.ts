@@ -108,6 +108,11 @@ describe('skydns zone: apex, negative answers, delegation', () => {
     expectReply(await f.query('web.production.skydns.local', 'A'), { rcode: 'NOERROR', aa: true, answer: [], ns: [soa()] });
   });
 
+  it('refuses zone transfers', async () => {
+    expectReply(await f.query('skydns.local', 'AXFR', { transport: 'tcp' }), { rcode: 'REFUSED', answer: [] });
+    expectReply(await f.query('skydns.local', 'IXFR'), { rcode: 'REFUSED' });
+  });
+
   it('marks every reply as depending on the registry version', async () => {
     const r = await f.query('web.production.skydns.local', 'SRV');
     const dep = (r.reply as { depends?: { on: unknown; version: number } }).depends;
