@@ -8,6 +8,7 @@ import { compose, type ChainLink } from './chain.js';
 import type { SkyConfig } from './config/load.js';
 import { SkyError, isSkyError } from './errors.js';
 import { createLogger, type Logger } from './logger.js';
+import { Metrics } from './metrics.js';
 import type { SetupContext } from './plugin.js';
 import { createRegistry } from './registry/create.js';
 import type { Registry } from './registry/types.js';
@@ -16,19 +17,23 @@ import { DnsServer } from './server/server.js';
 export interface AppOptions {
   clock?: Clock;
   logger?: Logger;
+  metrics?: Metrics;
 }
 
 export class SkyApp {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly server: DnsServer;
+  readonly metrics: Metrics;
   private links: ChainLink[] = [];
   private registryPromise: Promise<Registry> | null = null;
   private registryInstance: Registry | null = null;
+  private started = false;
 
   constructor(readonly config: SkyConfig, opts: AppOptions = {}) {
     this.clock = opts.clock ?? systemClock;
     this.logger = opts.logger ?? createLogger(config.log.level);
+    this.metrics = opts.metrics ?? new Metrics();
     this.server = new DnsServer(
       { ...config.dns, listen: [...config.dns.listen], tcp: { ...config.dns.tcp } },
       () => Promise.reject(new Error('not started')),
@@ -72,6 +77,8 @@ export class SkyApp {
         listen: this.config.dns.listen,
         boundAddresses: () => this.server.addresses(),
         baseDir: this.config.baseDir,
+        metrics: this.metrics,
+        ready: () => this.ready(),
       };
       try {
         const plugin = await entry.factory.setup(entry.options, ctx);
@@ -86,10 +93,12 @@ export class SkyApp {
       compose(this.links, (plugin, err, req) => this.logger.error({ err, plugin, name: req.qname, type: req.type }, `plugin ${plugin} failed; answered SERVFAIL`)),
     );
     await this.server.start();
+    this.started = true;
   }
 
   ready(): boolean {
-    return this.links.every((l) => l.plugin.ready?.() ?? true);
+    const reg = this.registryInstance;
+    return this.started && (!reg || reg.ready()) && this.links.every((l) => l.plugin.ready?.() ?? true);
   }
 
   async stop(graceMs = 5000): Promise<void> {

@@ -33,6 +33,7 @@ import type { Edns } from './dns/query.js';
 import type { DecodedMessage } from './dns/decode.js';
 import type { Message } from './dns/types.js';
 import type { Logger } from './logger.js';
+import type { Metrics } from './metrics.js';
 import type { Registry } from './registry/types.js';
 
 export type JSONSchema = Record<string, unknown>;
@@ -159,6 +160,10 @@ export interface SetupContext {
   boundAddresses(): readonly string[];
   /** Directory of the Skyfile, for resolving relative paths. */
   baseDir: string;
+  /** The instance's Prometheus metrics (names under `skydns_`); exposed by the metrics plugin. */
+  metrics: Metrics;
+  /** Whether every plugin in the chain (and the registry, if open) is ready: for the health plugin. */
+  ready(): boolean;
 }
 
 export interface PluginFactory<O = Record<string, unknown>> {

@@ -15,6 +15,7 @@ import { formatRR, normalizeRR } from '../dns/presentation.js';
 import { parseQuery } from '../dns/query.js';
 import { rcodeName } from '../dns/types.js';
 import { silentLogger, type Logger } from '../logger.js';
+import { Metrics } from '../metrics.js';
 import type { Next, Plugin, PluginFactory, Remote, Reply, SetupContext } from '../plugin.js';
 import type { Registry } from '../registry/types.js';
 import { QueryRequest } from '../server/request.js';
@@ -66,6 +67,8 @@ export function testContext(over: Partial<SetupContext> & { registryInstance?: R
     listen: [],
     boundAddresses: () => [],
     baseDir: process.cwd(),
+    metrics: new Metrics(),
+    ready: () => true,
     ...rest,
   };
 }
