@@ -6,6 +6,7 @@ import type { PluginFactory } from './plugin.js';
 import log from '../plugins/log/index.js';
 import skydns from '../plugins/skydns/index.js';
 import synth from '../plugins/synth/index.js';
+import forward from '../plugins/forward/index.js';
 import api from '../plugins/api/index.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -13,5 +14,6 @@ export const builtins: Readonly<Record<string, PluginFactory<any>>> = Object.fre
   log,
   skydns,
   synth,
+  forward,
   api,
 });

@@ -26,6 +26,10 @@ export const ERRORS = {
   SKY_ERR_REGISTRY_IO: 'the registry could not write to or read from its storage',
   SKY_ERR_REGISTRY_CLOSED: 'the registry is closed',
   SKY_ERR_REGISTRY_UNAVAILABLE: 'the registry cannot accept writes right now (no quorum or not connected)',
+  // forward
+  SKY_ERR_FORWARD_UPSTREAM: 'a forward upstream is neither an IP address (host:port) nor a readable resolv.conf',
+  SKY_ERR_FORWARD_RESOLV_CONF: 'a resolv.conf named as a forward upstream has no usable nameserver line',
+  SKY_ERR_FORWARD_LOOP: 'a forward upstream is this server itself (a forwarding loop); it is not used',
   // HTTP API (api plugin, client, registry commands)
   SKY_ERR_API_BAD_REQUEST: 'an API request is malformed: not JSON, a wrong type, an unknown field, or a bad query',
   SKY_ERR_API_UNAUTHORIZED: 'an API request lacks the shared secret in its Authorization header',

@@ -3,3 +3,4 @@ export { ManualClock } from '../clock.js';
 export * from './client.js';
 export * from './harness.js';
 export * from './server.js';
+export * from './upstream.js';

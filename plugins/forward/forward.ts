@@ -1,0 +1,168 @@
+/**
+ * The forward handler: names in `from` (and not in `except`) are sent to an
+ * upstream chosen by policy; a failed attempt moves on to the next upstream
+ * until the overall deadline. Everything else goes to the next plugin.
+ */
+import { isSubdomain, Rcode, trimDot } from '../../src/dns/index.js';
+import type { Plugin, Reply, Request, SetupContext } from '../../src/plugin.js';
+import { toMs } from './duration.js';
+import { LoopDetector } from './loop.js';
+import { buildUpstreamQuery, isTruncated, randomId, rcodeOf, toClientWire } from './message.js';
+import type { ForwardOptions } from './options.js';
+import { Upstream } from './upstream.js';
+import type { UpstreamAddress } from './upstreams.js';
+
+function zone(z: string): string {
+  return trimDot(z.toLowerCase());
+}
+
+export class Forwarder implements Plugin {
+  readonly upstreams: Upstream[];
+  readonly loop: LoopDetector;
+  /** Counters for tests and metrics. */
+  readonly stats = { forwarded: 0, discarded: 0, refusedOverLimit: 0, servfailAllDown: 0, failedAttempts: 0 };
+  private readonly from: string;
+  private readonly except: string[];
+  private readonly timeoutMs: number;
+  private readonly tryTimeoutMs: number;
+  private readonly abort = new AbortController();
+  private inflight = 0;
+  private rr = 0;
+  private loopTask: Promise<void> | null = null;
+
+  constructor(private readonly opts: ForwardOptions, addrs: readonly UpstreamAddress[], private readonly ctx: SetupContext) {
+    this.from = zone(opts.from);
+    this.except = opts.except.map(zone);
+    this.timeoutMs = toMs(opts.timeout);
+    this.tryTimeoutMs = Math.min(toMs(opts.try_timeout), this.timeoutMs);
+    const settings = {
+      clock: ctx.clock,
+      logger: ctx.logger,
+      maxFails: opts.max_fails,
+      healthCheckMs: Math.max(1, toMs(opts.health_check)),
+      tryTimeoutMs: this.tryTimeoutMs,
+      expireMs: toMs(opts.expire),
+      forceTcp: opts.force_tcp,
+      signal: this.abort.signal,
+      onDiscard: (why: string) => {
+        this.stats.discarded++;
+        ctx.logger.debug({ why }, 'discarded a reply that does not match its query');
+      },
+    };
+    this.upstreams = addrs.map((a) => new Upstream(a, settings));
+    this.loop = new LoopDetector(this.upstreams, this.from, this.tryTimeoutMs, ctx.logger);
+  }
+
+  async start(): Promise<void> {
+    this.loop.checkAddresses(this.ctx.listen);
+    this.loopTask = this.loop.probeWhenListening(() => this.ctx.boundAddresses());
+  }
+
+  /** Resolves once the start-time loop probe has finished (tests). */
+  loopCheckDone(): Promise<void> {
+    return this.loopTask ?? Promise.resolve();
+  }
+
+  async stop(): Promise<void> {
+    this.loop.stop();
+    this.abort.abort();
+    for (const u of this.upstreams) u.stop();
+  }
+
+  /** Ready while at least one upstream is not a loop back to this server. */
+  ready(): boolean {
+    return this.upstreams.some((u) => !u.loop);
+  }
+
+  async serveDNS(req: Request, next: (r?: Request) => Promise<Reply>): Promise<Reply> {
+    if (this.loop.seen(req.name)) return { msg: { rcode: Rcode.REFUSED } };
+    if (!isSubdomain(req.name, this.from) || this.except.some((z) => isSubdomain(req.name, z))) return next();
+    if (this.opts.max_concurrent > 0 && this.inflight >= this.opts.max_concurrent) {
+      this.stats.refusedOverLimit++;
+      return { msg: { rcode: Rcode.REFUSED } };
+    }
+    this.inflight++;
+    try {
+      return await this.forward(req);
+    } finally {
+      this.inflight--;
+    }
+  }
+
+  /** Upstreams to try, in policy order: the healthy ones, or (all down, and configured so) every non-looping one. */
+  private order(): Upstream[] {
+    let list = this.upstreams.filter((u) => u.healthy);
+    if (list.length === 0 && !this.opts.servfail_when_all_down) list = this.upstreams.filter((u) => !u.loop);
+    if (list.length <= 1) return list;
+    switch (this.opts.policy) {
+      case 'sequential':
+        return list;
+      case 'round_robin': {
+        const at = this.rr++ % list.length;
+        return [...list.slice(at), ...list.slice(0, at)];
+      }
+      case 'random':
+        for (let i = list.length - 1; i > 0; i--) {
+          const j = Math.floor(Math.random() * (i + 1));
+          [list[i], list[j]] = [list[j]!, list[i]!];
+        }
+        return list;
+    }
+  }
+
+  private async forward(req: Request): Promise<Reply> {
+    const list = this.order();
+    if (list.length === 0) {
+      this.stats.servfailAllDown++;
+      return { msg: { rcode: Rcode.SERVFAIL, flags: { ra: true } } };
+    }
+    const clock = this.ctx.clock;
+    const deadline = clock.now() + this.timeoutMs;
+    const allDown = !list[0]!.healthy;
+    const refusedBy = new Set<Upstream>();
+    let refused: Buffer | null = null;
+    // Each upstream at most twice (a lost UDP datagram deserves a second chance), all within the deadline.
+    for (let i = 0; i < list.length * 2; i++) {
+      const up = list[i % list.length]!;
+      if (up.loop || refusedBy.has(up) || (up.down && !allDown)) continue;
+      const left = deadline - clock.now();
+      if (left <= 0) break;
+      try {
+        const reply = await this.attempt(up, req, Math.min(this.tryTimeoutMs, left));
+        const wire = toClientWire(reply, req);
+        up.succeeded();
+        // REFUSED usually means this upstream will not recurse for us; another one may.
+        if (rcodeOf(reply) === Rcode.REFUSED) {
+          refusedBy.add(up);
+          refused = wire;
+          continue;
+        }
+        this.stats.forwarded++;
+        return { wire };
+      } catch (err) {
+        this.stats.failedAttempts++;
+        up.failed(err);
+        this.ctx.logger.debug({ upstream: up.name, name: req.qname, type: req.type, err: (err as Error).message }, 'upstream attempt failed');
+      }
+    }
+    if (refused) return { wire: refused };
+    return { msg: { rcode: Rcode.SERVFAIL, flags: { ra: true } } };
+  }
+
+  /**
+   * One attempt on one upstream, over the client's transport unless
+   * `force_tcp` or `prefer_udp` says otherwise. A truncated UDP reply is
+   * retried over TCP when `prefer_udp` chose UDP (RFC 7766 §5); otherwise
+   * the TC reply goes back to the UDP client, which retries over TCP itself.
+   */
+  private async attempt(up: Upstream, req: Request, timeoutMs: number): Promise<Buffer> {
+    const transport = this.opts.force_tcp ? 'tcp' : this.opts.prefer_udp ? 'udp' : req.transport;
+    const started = this.ctx.clock.now();
+    const reply = await up.exchange(buildUpstreamQuery(req, randomId()), transport, timeoutMs);
+    if (transport === 'udp' && this.opts.prefer_udp && isTruncated(reply)) {
+      const left = timeoutMs - (this.ctx.clock.now() - started);
+      return up.exchange(buildUpstreamQuery(req, randomId()), 'tcp', Math.max(1, left));
+    }
+    return reply;
+  }
+}
