@@ -5,7 +5,7 @@
  */
 import { systemClock, type Clock } from './clock.js';
 import { compose, type ChainLink } from './chain.js';
-import type { SkyConfig } from './config/load.js';
+import type { ChainEntryConfig, SkyConfig } from './config/load.js';
 import { SkyError, isSkyError } from './errors.js';
 import { createLogger, type Logger } from './logger.js';
 import { Metrics } from './metrics.js';
@@ -13,6 +13,20 @@ import type { SetupContext } from './plugin.js';
 import { createRegistry } from './registry/create.js';
 import type { Registry } from './registry/types.js';
 import { DnsServer } from './server/server.js';
+
+/** JSON with sorted keys: equal for equal option objects whatever their key order. */
+function stableJson(v: unknown): string {
+  return JSON.stringify(v, (_k, val: unknown) =>
+    val && typeof val === 'object' && !Array.isArray(val) ? Object.fromEntries(Object.entries(val).sort(([a], [b]) => a.localeCompare(b))) : val,
+  );
+}
+
+type AppLink = ChainLink & { key: string };
+
+/** Two chain entries with the same key can share a plugin instance across a reload. */
+function entryKey(e: ChainEntryConfig): string {
+  return `${e.name}\u0000${stableJson(e.options)}`;
+}
 
 export interface AppOptions {
   clock?: Clock;
@@ -25,12 +39,13 @@ export class SkyApp {
   readonly logger: Logger;
   readonly server: DnsServer;
   readonly metrics: Metrics;
-  private links: ChainLink[] = [];
+  private links: AppLink[] = [];
   private registryPromise: Promise<Registry> | null = null;
   private registryInstance: Registry | null = null;
   private started = false;
 
-  constructor(readonly config: SkyConfig, opts: AppOptions = {}) {
+  constructor(private currentConfig: SkyConfig, opts: AppOptions = {}) {
+    const config = currentConfig;
     this.clock = opts.clock ?? systemClock;
     this.logger = opts.logger ?? createLogger(config.log.level);
     this.metrics = opts.metrics ?? new Metrics();
@@ -40,6 +55,14 @@ export class SkyApp {
       this.clock,
       this.logger.child({ component: 'server' }),
     );
+  }
+
+  get config(): SkyConfig {
+    return this.currentConfig;
+  }
+
+  private set config(c: SkyConfig) {
+    this.currentConfig = c;
   }
 
   /** The shared registry; created and loaded on first call. */
@@ -66,34 +89,91 @@ export class SkyApp {
     return this.links;
   }
 
+  private async setupEntry(entry: ChainEntryConfig, index: number, config: SkyConfig): Promise<AppLink> {
+    const ctx: SetupContext = {
+      name: entry.name,
+      index,
+      logger: this.logger.child({ plugin: entry.name }),
+      clock: this.clock,
+      registry: () => this.registry(),
+      listen: config.dns.listen,
+      boundAddresses: () => this.server.addresses(),
+      baseDir: config.baseDir,
+      metrics: this.metrics,
+      ready: () => this.ready(),
+    };
+    try {
+      return { name: entry.name, plugin: await entry.factory.setup(entry.options, ctx), key: entryKey(entry) };
+    } catch (err) {
+      if (isSkyError(err)) throw err;
+      throw new SkyError('SKY_ERR_PLUGIN_SETUP', `plugin "${entry.name}" (${entry.path}) failed to set up: ${(err as Error).message}`, { path: entry.path, cause: err });
+    }
+  }
+
+  private install(links: AppLink[]): void {
+    this.links = links;
+    this.server.setHandler(
+      compose(links, (plugin, err, req) => this.logger.error({ err, plugin, name: req.qname, type: req.type }, `plugin ${plugin} failed; answered SERVFAIL`)),
+    );
+  }
+
   async start(): Promise<void> {
     for (const [index, entry] of this.config.chain.entries()) {
-      const ctx: SetupContext = {
-        name: entry.name,
-        index,
-        logger: this.logger.child({ plugin: entry.name }),
-        clock: this.clock,
-        registry: () => this.registry(),
-        listen: this.config.dns.listen,
-        boundAddresses: () => this.server.addresses(),
-        baseDir: this.config.baseDir,
-        metrics: this.metrics,
-        ready: () => this.ready(),
-      };
-      try {
-        const plugin = await entry.factory.setup(entry.options, ctx);
-        this.links.push({ name: entry.name, plugin });
-      } catch (err) {
-        if (isSkyError(err)) throw err;
-        throw new SkyError('SKY_ERR_PLUGIN_SETUP', `plugin "${entry.name}" (${entry.path}) failed to set up: ${(err as Error).message}`, { path: entry.path, cause: err });
-      }
+      this.links.push(await this.setupEntry(entry, index, this.config));
     }
     for (const l of this.links) await l.plugin.start?.();
-    this.server.setHandler(
-      compose(this.links, (plugin, err, req) => this.logger.error({ err, plugin, name: req.qname, type: req.type }, `plugin ${plugin} failed; answered SERVFAIL`)),
-    );
+    this.install(this.links);
     await this.server.start();
     this.started = true;
+  }
+
+  /**
+   * Swaps in a new, already validated configuration without dropping queries:
+   * plugins whose name and options are unchanged keep their instance (the
+   * cache keeps its entries, the api its listener); the others are set up
+   * anew, the removed ones stopped before the new ones start (so a listener
+   * can move to a changed plugin on the same address). DNS listeners whose
+   * address did not change stay open. Queries in flight finish on the chain
+   * they started on. The registry is kept: a changed `registry` section needs
+   * a restart and is reported as such.
+   */
+  async reload(next: SkyConfig): Promise<void> {
+    if (stableJson(next.registry) !== stableJson(this.config.registry)) {
+      this.logger.warn('the registry section changed: that needs a restart; keeping the running registry');
+    }
+    const pool = new Map<string, AppLink[]>();
+    for (const l of this.links) pool.set(l.key, [...(pool.get(l.key) ?? []), l]);
+    const links: AppLink[] = [];
+    const fresh: AppLink[] = [];
+    try {
+      for (const [index, entry] of next.chain.entries()) {
+        const reused = pool.get(entryKey(entry))?.shift();
+        if (reused) links.push(reused);
+        else {
+          const l = await this.setupEntry(entry, index, next);
+          fresh.push(l);
+          links.push(l);
+        }
+      }
+    } catch (err) {
+      for (const l of fresh) await l.plugin.stop?.().catch(() => undefined);
+      throw err;
+    }
+    const removed = [...pool.values()].flat();
+    for (const l of removed) await this.stopLink(l);
+    for (const l of fresh) await l.plugin.start?.();
+    await this.server.reconfigure({ ...next.dns, listen: [...next.dns.listen], tcp: { ...next.dns.tcp } });
+    this.install(links);
+    this.config = next;
+    this.logger.info({ chain: next.chain.map((e) => e.name), reused: links.length - fresh.length, started: fresh.length, stopped: removed.length }, 'configuration reloaded');
+  }
+
+  private async stopLink(l: AppLink): Promise<void> {
+    try {
+      await l.plugin.stop?.();
+    } catch (err) {
+      this.logger.error({ err, plugin: l.name }, 'plugin failed to stop');
+    }
   }
 
   ready(): boolean {
@@ -103,13 +183,7 @@ export class SkyApp {
 
   async stop(graceMs = 5000): Promise<void> {
     await this.server.stop(graceMs);
-    for (const l of [...this.links].reverse()) {
-      try {
-        await l.plugin.stop?.();
-      } catch (err) {
-        this.logger.error({ err, plugin: l.name }, 'plugin failed to stop');
-      }
-    }
+    for (const l of [...this.links].reverse()) await this.stopLink(l);
     if (this.registryPromise) await (await this.registryPromise).close();
   }
 }

@@ -1,12 +1,14 @@
 import { SkyApp } from '../app.js';
 import { loadSkyfile } from '../config/load.js';
 import { configArg, type Command } from './main.js';
+import { Reloader } from './reload.js';
 
 export const serveCommand: Command = {
-  summary: 'run the DNS server with a Skyfile',
+  summary: 'run the DNS server with a Skyfile (SIGHUP or editing the file reloads it; SIGTERM stops it gracefully)',
   usage: 'skydns serve -c FILE',
   async run(args) {
-    const cfg = await loadSkyfile(configArg(args));
+    const file = configArg(args);
+    const cfg = await loadSkyfile(file);
     const app = new SkyApp(cfg);
     try {
       await app.start();
@@ -14,17 +16,27 @@ export const serveCommand: Command = {
       await app.stop(0).catch(() => undefined);
       throw err;
     }
+    const reloader = new Reloader(app, file);
+    reloader.start();
     app.logger.info({ listen: app.server.addresses(), chain: cfg.chain.map((e) => e.name) }, `SkyDNS serving DNS on ${app.server.addresses().join(', ')} (UDP and TCP)`);
     return new Promise<number>((resolve) => {
       let stopping = false;
       const shutdown = (signal: string) => {
         if (stopping) return;
         stopping = true;
-        app.logger.info({ signal }, 'shutting down');
-        app.stop().then(() => resolve(0), (err) => {
-          app.logger.error({ err }, 'error during shutdown');
-          resolve(1);
-        });
+        reloader.stop();
+        const graceMs = app.config.shutdown.graceMs;
+        app.logger.info({ signal, graceMs }, 'shutting down: no new queries; finishing those in flight');
+        app.stop(graceMs).then(
+          () => {
+            app.logger.info('stopped');
+            resolve(0);
+          },
+          (err) => {
+            app.logger.error({ err }, 'error during shutdown');
+            resolve(1);
+          },
+        );
       };
       process.once('SIGTERM', () => shutdown('SIGTERM'));
       process.once('SIGINT', () => shutdown('SIGINT'));

@@ -39,6 +39,8 @@ export interface SkyConfig {
   dns: DnsConfig;
   registry: Record<string, unknown>;
   log: { level: LogLevel };
+  reload: { watch: boolean; debounceMs: number };
+  shutdown: { graceMs: number };
   chain: ChainEntryConfig[];
   baseDir: string;
   file: string | undefined;
@@ -68,12 +70,12 @@ export async function parseSkyfile(text: string, opts: { baseDir: string; file?:
     throw new SkyError('SKY_ERR_CONFIG_INVALID', 'the Skyfile must be an object with a "chain" key', { path: '' });
   }
   validateAt(skyfileSchema, data, '', positions);
-  const top = data as { dns: DnsConfig; registry: Record<string, unknown>; log: { level: LogLevel }; chain: unknown[] };
+  const top = data as Omit<SkyConfig, 'chain' | 'baseDir' | 'file'> & { chain: unknown[] };
   const chain: ChainEntryConfig[] = [];
   for (const [i, entry] of top.chain.entries()) {
     chain.push(await chainEntry(entry, i, opts.baseDir, positions));
   }
-  return deepFreeze({ dns: top.dns, registry: top.registry ?? {}, log: top.log, chain, baseDir: opts.baseDir, file: opts.file });
+  return deepFreeze({ dns: top.dns, registry: top.registry ?? {}, log: top.log, reload: top.reload, shutdown: top.shutdown, chain, baseDir: opts.baseDir, file: opts.file });
 }
 
 async function chainEntry(entry: unknown, i: number, baseDir: string, positions: Map<string, Position>): Promise<ChainEntryConfig> {

@@ -36,6 +36,25 @@ export const skyfileSchema = {
         level: { enum: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], default: 'info' },
       },
     },
+    reload: {
+      type: 'object',
+      default: {},
+      additionalProperties: false,
+      properties: {
+        /** Reload when the Skyfile changes on disk (SIGHUP always reloads). */
+        watch: { type: 'boolean', default: true },
+        debounceMs: { type: 'integer', minimum: 0, default: 500 },
+      },
+    },
+    shutdown: {
+      type: 'object',
+      default: {},
+      additionalProperties: false,
+      properties: {
+        /** How long SIGTERM/SIGINT waits for queries and HTTP requests in flight. */
+        graceMs: { type: 'integer', minimum: 0, default: 5000 },
+      },
+    },
     chain: {
       type: 'array',
       minItems: 1,

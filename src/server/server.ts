@@ -45,9 +45,11 @@ export class DnsServer {
   private idle: Promise<void> | null = null;
   private idleResolve: (() => void) | null = null;
   private closing = false;
+  /** Queries received and not yet written back (includes the write, unlike inFlight). */
+  private active = 0;
 
   constructor(
-    private readonly opts: ServerOptions,
+    private opts: ServerOptions,
     private handler: RequestHandler,
     private readonly clock: Clock,
     private readonly logger: Logger,
@@ -76,6 +78,36 @@ export class DnsServer {
       const hp = parseHostPort(s, `dns.listen[${i}]`);
       this.listeners.push(await this.bindPair(hp, s));
     }
+  }
+
+  /**
+   * Applies new options (reload): limits take effect for the next query;
+   * listeners whose address is unchanged stay open, new addresses are bound
+   * first (a failure leaves everything as it was), removed ones are closed.
+   */
+  async reconfigure(opts: ServerOptions): Promise<void> {
+    const keep = new Map(this.listeners.map((l, i) => [this.opts.listen[i]!, l]));
+    const next: Listener[] = [];
+    const added: Listener[] = [];
+    try {
+      for (const [i, s] of opts.listen.entries()) {
+        const existing = keep.get(s);
+        if (existing) {
+          keep.delete(s);
+          next.push(existing);
+        } else {
+          const l = await this.bindPair(parseHostPort(s, `dns.listen[${i}]`), s);
+          added.push(l);
+          next.push(l);
+        }
+      }
+    } catch (err) {
+      for (const l of added) closeListener(l);
+      throw err;
+    }
+    for (const l of keep.values()) closeListener(l);
+    this.listeners = next;
+    this.opts = opts;
   }
 
   private async bindPair(hp: HostPort, spec: string): Promise<Listener> {
@@ -119,12 +151,19 @@ export class DnsServer {
   }
 
   private onUdp(sock: dgram.Socket, msg: Buffer, rinfo: dgram.RemoteInfo): void {
+    if (this.closing) return;
     const remote: Remote = { address: rinfo.address, port: rinfo.port, family: rinfo.family === 'IPv6' ? 'IPv6' : 'IPv4' };
+    this.active++;
     this.handle(msg, 'udp', remote).then(
       (out) => {
-        if (out) sock.send(out, rinfo.port, rinfo.address);
+        // Settle only once the datagram has left: closing the socket cancels pending sends.
+        if (out) sock.send(out, rinfo.port, rinfo.address, () => this.settle());
+        else this.settle();
       },
-      (err) => this.logger.error({ err }, 'unexpected failure handling a UDP query'),
+      (err) => {
+        this.logger.error({ err }, 'unexpected failure handling a UDP query');
+        this.settle();
+      },
     );
   }
 
@@ -152,6 +191,7 @@ export class DnsServer {
         const msg = buf.subarray(2, 2 + len);
         buf = buf.subarray(2 + len);
         pending++;
+        this.active++;
         if (pending >= this.opts.tcp.maxPipelined) sock.pause();
         this.handle(Buffer.from(msg), 'tcp', remote)
           .then((out) => {
@@ -163,6 +203,7 @@ export class DnsServer {
             }
           }, (err) => this.logger.error({ err }, 'unexpected failure handling a TCP query'))
           .finally(() => {
+            this.settle();
             pending--;
             if (sock.isPaused() && pending < this.opts.tcp.maxPipelined) sock.resume();
             if (this.closing && pending === 0) sock.end();
@@ -209,7 +250,6 @@ export class DnsServer {
       out = servfail(req, udpMax);
     } finally {
       this.inFlight--;
-      if (this.inFlight === 0 && this.idleResolve) this.idleResolve();
     }
     req.responded(
       { rcode: out?.rcode ?? 0, size: out?.wire.length ?? 0, truncated: out?.truncated ?? false, dropped: out === null, answerCount: out ? out.wire.readUInt16BE(6) : 0, durationMs: performance.now() - t0, answeredBy: by },
@@ -218,20 +258,34 @@ export class DnsServer {
     return out?.wire ?? null;
   }
 
+  private settle(): void {
+    this.active--;
+    if (this.active === 0 && this.idleResolve) this.idleResolve();
+  }
+
   /** Stops accepting; waits up to `graceMs` for queries in flight; closes everything. */
   async stop(graceMs = 5000): Promise<void> {
     this.closing = true;
     for (const l of this.listeners) {
       l.tcp.close();
     }
-    if (this.inFlight > 0) {
+    if (this.active > 0) {
       this.idle ??= new Promise((r) => (this.idleResolve = r));
       await Promise.race([this.idle, new Promise((r) => setTimeout(r, graceMs).unref())]);
     }
     for (const l of this.listeners) l.udp.close();
-    for (const s of this.tcpConns) s.destroy();
+    // end() flushes replies already written before the FIN; destroy whatever lingers.
+    for (const s of this.tcpConns) {
+      s.end();
+      setTimeout(() => s.destroy(), 1000).unref();
+    }
     this.listeners = [];
   }
+}
+
+function closeListener(l: Listener): void {
+  l.tcp.close();
+  l.udp.close();
 }
 
 function listenError(err: NodeJS.ErrnoException, proto: string, spec: string): SkyError {
