@@ -7,6 +7,7 @@ import log from '../plugins/log/index.js';
 import skydns from '../plugins/skydns/index.js';
 import synth from '../plugins/synth/index.js';
 import forward from '../plugins/forward/index.js';
+import cache from '../plugins/cache/index.js';
 import api from '../plugins/api/index.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -15,5 +16,6 @@ export const builtins: Readonly<Record<string, PluginFactory<any>>> = Object.fre
   skydns,
   synth,
   forward,
+  cache,
   api,
 });
