@@ -2,12 +2,12 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { queryTcp, queryUdp } from '../src/testing/client.js';
+import { freePort, occupyPort } from '../src/testing/ports.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const bin = join(root, 'bin/skydns');
@@ -18,14 +18,6 @@ before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'skydns-cli-'));
 });
 after(() => rm(dir, { recursive: true, force: true }));
-
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 test('--help and --version', () => {
   const h = run('--help');
@@ -84,9 +76,7 @@ test('serve answers over UDP and TCP, and exits 0 on SIGTERM', async () => {
 });
 
 test('serve on a port in use says which address', async () => {
-  const blocker = net.createServer();
-  await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()));
-  const port = (blocker.address() as net.AddressInfo).port;
+  const { port, close } = await occupyPort();
   try {
     const f = join(dir, 'inuse.json5');
     await writeFile(f, `{ dns: { listen: ["127.0.0.1:${port}"] }, chain: ["log"] }`);
@@ -94,6 +84,6 @@ test('serve on a port in use says which address', async () => {
     assert.equal(r.status, 1);
     assert.match(r.stderr, new RegExp(`SKY_ERR_LISTEN: cannot listen on 127\\.0\\.0\\.1:${port} \\(TCP\\): address already in use`));
   } finally {
-    blocker.close();
+    await close();
   }
 });

@@ -1,13 +1,13 @@
 /** Whole-server protocol behaviour over real UDP and TCP sockets on loopback. */
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
-import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { ManualClock } from '../src/clock.js';
 import { decodeMessage, encodeQuery } from '../src/dns/decode.js';
 import { isSkyError } from '../src/errors.js';
 import { buildQuery, sendUdp, TcpClient } from '../src/testing/client.js';
+import { occupyPort } from '../src/testing/ports.js';
 import { startServer, type TestServer } from '../src/testing/server.js';
 
 const fixtures = fileURLToPath(new URL('./fixtures/', import.meta.url));
@@ -224,16 +224,14 @@ describe('limits', () => {
   });
 
   test('a port in use fails with SKY_ERR_LISTEN naming the address', async () => {
-    const blocker = net.createServer();
-    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()));
-    const port = (blocker.address() as net.AddressInfo).port;
+    const { port, close } = await occupyPort();
     try {
       await assert.rejects(
         startServer(`{ dns: { listen: ["127.0.0.1:${port}"] }, chain: ["log"] }`, { keepListen: true }),
         (e: unknown) => isSkyError(e, 'SKY_ERR_LISTEN') && e.message.includes(`127.0.0.1:${port}`) && /in use/.test(e.message),
       );
     } finally {
-      blocker.close();
+      await close();
     }
   });
 });

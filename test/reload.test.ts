@@ -2,7 +2,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -10,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { parseSkyfile } from '../src/config/load.js';
 import { isSkyError } from '../src/errors.js';
 import { queryUdp, sendUdp, buildQuery } from '../src/testing/client.js';
+import { freePort, occupyPort } from '../src/testing/ports.js';
 import { startServer } from '../src/testing/server.js';
 
 const fixtures = fileURLToPath(new URL('./fixtures/', import.meta.url));
@@ -55,9 +55,7 @@ test('reload swaps the chain under a query stream with zero failed queries', asy
 
 test('reload moves listeners: unchanged addresses stay open, a failed bind changes nothing', async () => {
   const srv = await startServer(skyfile('192.0.2.1'), { baseDir: fixtures });
-  const blocker = net.createServer();
-  await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()));
-  const busy = (blocker.address() as net.AddressInfo).port;
+  const { port: busy, close } = await occupyPort();
   try {
     const listen = srv.app.server.addresses()[0]!;
     const bad = await parseSkyfile(`{ dns: { listen: ["${listen}", "127.0.0.1:${busy}"] }, chain: [{ "${echo}": { address: "192.0.2.3" } }] }`, { baseDir: fixtures });
@@ -65,18 +63,10 @@ test('reload moves listeners: unchanged addresses stay open, a failed bind chang
     assert.deepEqual(srv.app.server.addresses(), [listen]);
     assert.equal((await srv.udp('x.echo.test', 'A')).rcode, 0);
   } finally {
-    blocker.close();
+    await close();
     await srv.stop();
   }
 });
-
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 function serve(file: string) {
   const child = spawn(process.execPath, [join(root, 'bin/skydns'), 'serve', '-c', file], { stdio: ['ignore', 'pipe', 'pipe'] });
