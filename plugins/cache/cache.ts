@@ -13,9 +13,11 @@ import { lru, type LRU } from 'tiny-lru';
 import type { Clock } from '../../src/clock.js';
 import { patchWire } from '../../src/dns/index.js';
 import type { Logger } from '../../src/logger.js';
+import type { Metrics } from '../../src/metrics.js';
 import type { Next, Plugin, Reply, Request } from '../../src/plugin.js';
 import { toMs } from './duration.js';
 import { isFailure, makeEntry, type Entry, type RefreshOutcome } from './entry.js';
+import { cacheMetrics, type CacheMetrics } from './metrics.js';
 import type { CacheOptions } from './options.js';
 
 /** RFC 8767 §4: TTL of a stale answer, and how long after a failed refresh stale answers are served without retrying. */
@@ -39,14 +41,20 @@ export class Cache implements Plugin {
   private readonly prefetchWindowMs: number;
   private readonly maxStaleMs: number;
   private readonly clientTimeoutMs: number;
+  private readonly m: CacheMetrics;
 
-  constructor(private readonly o: CacheOptions, private readonly clock: Clock, private readonly logger: Logger) {
+  constructor(private readonly o: CacheOptions, private readonly clock: Clock, private readonly logger: Logger, metrics: Metrics) {
     // tiny-lru's own TTL reads Date.now(); lifetimes are kept here instead, on the injected clock.
     this.positive = lru<Entry>(o.capacity);
     this.denial = lru<Entry>(o.denial_capacity);
     this.prefetchWindowMs = toMs(o.prefetch.duration);
     this.maxStaleMs = o.serve_stale.enabled ? toMs(o.serve_stale.max_stale) : 0;
     this.clientTimeoutMs = toMs(o.serve_stale.client_timeout);
+    this.m = cacheMetrics(metrics, this);
+  }
+
+  async stop(): Promise<void> {
+    this.m.release();
   }
 
   async serveDNS(req: Request, next: Next): Promise<Reply> {
@@ -56,11 +64,13 @@ export class Cache implements Plugin {
       const ageMs = this.clock.now() - e.storedAt;
       if (e.depends && e.depends.on.version !== e.depends.version) {
         this.stats.invalidated++;
+        this.m.invalidated();
         this.remove(key);
       } else if (ageMs < e.ttl * 1000) {
         const out = patchWire(e.w, req.id, req.rd, req.raw, req.qnameEnd, Math.floor(ageMs / 1000));
         if (out) {
           this.stats.hits++;
+          this.m.hit(e.kind);
           this.maybePrefetch(e, key, req, next, ageMs);
           return e.depends ? { wire: out, depends: e.depends } : { wire: out };
         }
@@ -71,6 +81,7 @@ export class Cache implements Plugin {
       }
     }
     this.stats.misses++;
+    this.m.miss();
     const reply = await next();
     this.store(key, req, reply);
     return reply;
@@ -114,6 +125,7 @@ export class Cache implements Plugin {
     const leftMs = e.ttl * 1000 - ageMs;
     if (leftMs * 100 > e.ttl * 1000 * p.percentage) return;
     this.stats.prefetches++;
+    this.m.prefetch();
     void this.refresh(e, key, req, next);
   }
 
@@ -165,6 +177,7 @@ export class Cache implements Plugin {
     const out = patchWire(e.w, req.id, req.rd, req.raw, req.qnameEnd, 0)!;
     for (const o of e.w.ttlOffsets) out.writeUInt32BE(STALE_TTL, o);
     this.stats.stale++;
+    this.m.stale();
     return { wire: out };
   }
 }

@@ -6,6 +6,6 @@ export default definePlugin<CacheOptions>({
   name: 'cache',
   schema: cacheSchema,
   setup(opts, ctx) {
-    return new Cache(opts, ctx.clock, ctx.logger);
+    return new Cache(opts, ctx.clock, ctx.logger, ctx.metrics);
   },
 });

@@ -3,13 +3,16 @@
  * upstream chosen by policy; a failed attempt moves on to the next upstream
  * until the overall deadline. Everything else goes to the next plugin.
  */
+import { performance } from 'node:perf_hooks';
 import { isSubdomain, Rcode, trimDot } from '../../src/dns/index.js';
 import type { Plugin, Reply, Request, SetupContext } from '../../src/plugin.js';
 import { toMs } from './duration.js';
 import { LoopDetector } from './loop.js';
 import { buildUpstreamQuery, isTruncated, randomId, rcodeOf, toClientWire } from './message.js';
+import { forwardMetrics, type ForwardMetrics } from './metrics.js';
 import type { ForwardOptions } from './options.js';
 import { Upstream } from './upstream.js';
+import { UpstreamError } from './udp.js';
 import type { UpstreamAddress } from './upstreams.js';
 
 function zone(z: string): string {
@@ -29,6 +32,7 @@ export class Forwarder implements Plugin {
   private inflight = 0;
   private rr = 0;
   private loopTask: Promise<void> | null = null;
+  private readonly m: ForwardMetrics;
 
   constructor(private readonly opts: ForwardOptions, addrs: readonly UpstreamAddress[], private readonly ctx: SetupContext) {
     this.from = zone(opts.from);
@@ -44,11 +48,14 @@ export class Forwarder implements Plugin {
       expireMs: toMs(opts.expire),
       forceTcp: opts.force_tcp,
       signal: this.abort.signal,
+      onProbeFailure: (to: string) => this.m.probeFailed(to),
       onDiscard: (why: string) => {
         this.stats.discarded++;
+        this.m.discarded();
         ctx.logger.debug({ why }, 'discarded a reply that does not match its query');
       },
     };
+    this.m = forwardMetrics(ctx.metrics, () => this.upstreams);
     this.upstreams = addrs.map((a) => new Upstream(a, settings));
     this.loop = new LoopDetector(this.upstreams, this.from, this.tryTimeoutMs, ctx.logger);
   }
@@ -66,6 +73,7 @@ export class Forwarder implements Plugin {
   async stop(): Promise<void> {
     this.loop.stop();
     this.abort.abort();
+    this.m.release();
     for (const u of this.upstreams) u.stop();
   }
 
@@ -79,6 +87,7 @@ export class Forwarder implements Plugin {
     if (!isSubdomain(req.name, this.from) || this.except.some((z) => isSubdomain(req.name, z))) return next();
     if (this.opts.max_concurrent > 0 && this.inflight >= this.opts.max_concurrent) {
       this.stats.refusedOverLimit++;
+      this.m.rejected();
       return { msg: { rcode: Rcode.REFUSED } };
     }
     this.inflight++;
@@ -114,6 +123,7 @@ export class Forwarder implements Plugin {
     const list = this.order();
     if (list.length === 0) {
       this.stats.servfailAllDown++;
+      this.m.allDown();
       return { msg: { rcode: Rcode.SERVFAIL, flags: { ra: true } } };
     }
     const clock = this.ctx.clock;
@@ -127,10 +137,13 @@ export class Forwarder implements Plugin {
       if (up.loop || refusedBy.has(up) || (up.down && !allDown)) continue;
       const left = deadline - clock.now();
       if (left <= 0) break;
+      const t0 = performance.now();
+      this.m.sent(up.name);
       try {
         const reply = await this.attempt(up, req, Math.min(this.tryTimeoutMs, left));
         const wire = toClientWire(reply, req);
         up.succeeded();
+        this.m.answered(up.name, rcodeOf(reply), (performance.now() - t0) / 1000);
         // REFUSED usually means this upstream will not recurse for us; another one may.
         if (rcodeOf(reply) === Rcode.REFUSED) {
           refusedBy.add(up);
@@ -141,6 +154,7 @@ export class Forwarder implements Plugin {
         return { wire };
       } catch (err) {
         this.stats.failedAttempts++;
+        this.m.failed(up.name, err instanceof UpstreamError ? err.kind : 'malformed');
         up.failed(err);
         this.ctx.logger.debug({ upstream: up.name, name: req.qname, type: req.type, err: (err as Error).message }, 'upstream attempt failed');
       }

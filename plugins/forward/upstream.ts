@@ -21,6 +21,7 @@ export interface UpstreamSettings {
   forceTcp: boolean;
   signal: AbortSignal;
   onDiscard: (why: string) => void;
+  onProbeFailure: (name: string) => void;
 }
 
 export class Upstream {
@@ -86,6 +87,7 @@ export class Upstream {
       await this.exchange(buildProbeQuery([], 2 /* NS */, randomId()), this.s.forceTcp ? 'tcp' : 'udp', this.s.tryTimeoutMs);
       this.succeeded();
     } catch {
+      this.s.onProbeFailure(this.name);
       if (this.down) this.scheduleProbe();
     }
   }

@@ -1,0 +1,104 @@
+/**
+ * SkyDNS as a resolv.conf drop-in: a whole server whose chain is cache +
+ * forward, resolving outside names through a test upstream on loopback over
+ * UDP, TCP, and Node's own resolver (c-ares, as getent-style lookups do).
+ */
+import assert from 'node:assert/strict';
+import { promises as dnsPromises } from 'node:dns';
+import { after, before, describe, test } from 'node:test';
+import type { Forwarder } from '../plugins/forward/forward.js';
+import { ManualClock } from '../src/clock.js';
+import { sendUdp } from '../src/testing/client.js';
+import { startServer, type TestServer } from '../src/testing/server.js';
+import { startUpstream, type TestUpstream } from '../src/testing/upstream.js';
+
+const LONG = Array.from({ length: 8 }, (_, i) => `"${String(i).repeat(200)}"`).join(' ');
+const RECORDS = [
+  'www.example.org. 300 IN A 192.0.2.1',
+  'www.example.org. 300 IN AAAA 2001:db8::1',
+  'mail.example.org. 300 IN MX 10 mx.example.org.',
+  `big.example.org. 300 IN TXT ${LONG}`,
+];
+
+function forwarder(srv: TestServer): Forwarder {
+  return srv.app.plugins.find((l) => l.name === 'forward')!.plugin as Forwarder;
+}
+
+describe('cache + forward as the only nameserver', () => {
+  let up: TestUpstream;
+  let srv: TestServer;
+  const clock = new ManualClock();
+  before(async () => {
+    up = await startUpstream({ records: RECORDS });
+    srv = await startServer(`{ chain: [{ cache: {} }, { forward: { to: ["${up.address}"] } }] }`, { clock });
+  });
+  after(async () => {
+    await srv.stop();
+    await up.stop();
+  });
+
+  test('UDP and TCP clients get upstream answers; repeats come from the cache with TTLs counting down', async () => {
+    const u = await srv.udp('WwW.eXample.ORG', 'A', { id: 4000 });
+    assert.equal(u.id, 4000);
+    assert.equal(u.rcode, 0);
+    assert.equal(u.questions[0]!.name, 'WwW.eXample.ORG');
+    assert.deepEqual(u.answers!.map((a) => [a.name, a.ttl, a.data]), [['WwW.eXample.ORG', 300, '192.0.2.1']]);
+    const sent = up.queries.length;
+    clock.advance(10_000);
+    const t = await srv.tcp('www.example.org', 'A');
+    assert.deepEqual(t.answers!.map((a) => [a.ttl, a.data]), [[290, '192.0.2.1']]);
+    assert.equal(up.queries.length, sent, 'answered from the cache');
+    const nx = await srv.udp('nope.example.org', 'A');
+    assert.equal(nx.rcode, 3);
+    assert.equal(nx.authorities![0]!.type, 'SOA');
+
+    const text = await srv.app.metrics.registry.metrics();
+    assert.match(text, /^skydns_cache_hits_total\{type="positive"\} 1$/m);
+    assert.match(text, /^skydns_cache_entries\{type="denial"\} 1$/m);
+    assert.match(text, new RegExp(`^skydns_forward_responses_total\\{to="${up.address}",rcode="NXDOMAIN"\\} 1$`, 'm'));
+    assert.match(text, new RegExp(`^skydns_forward_upstream_healthy\\{to="${up.address}"\\} 1$`, 'm'));
+  });
+
+  test("Node's resolver (c-ares) resolves through it, including a reply too big for UDP", async () => {
+    const r = new dnsPromises.Resolver({ timeout: 2000, tries: 1 });
+    r.setServers([`127.0.0.1:${srv.port}`]);
+    assert.deepEqual(await r.resolve4('www.example.org'), ['192.0.2.1']);
+    assert.deepEqual(await r.resolve6('www.example.org'), ['2001:db8::1']);
+    assert.deepEqual(await r.resolveMx('mail.example.org'), [{ exchange: 'mx.example.org', priority: 10 }]);
+    const txt = await r.resolveTxt('big.example.org');
+    assert.equal(txt[0]!.join('').length, 1600, 'c-ares retried over TCP after a truncated UDP reply');
+    await assert.rejects(r.resolve4('nope.example.org'), (e: NodeJS.ErrnoException) => e.code === 'ENOTFOUND');
+  });
+});
+
+test('loop detection at start: an upstream that relays back to this server is found and not used', async () => {
+  let target = 0;
+  let ready!: () => void;
+  const known = new Promise<void>((r) => (ready = r));
+  // A "local stub resolver" that forwards everything to SkyDNS: the classic resolv.conf loop.
+  const relay = await startUpstream({
+    handler: async (q) => {
+      await known;
+      const reply = await sendUdp('127.0.0.1', target, q.raw, 2000);
+      return reply ? { raw: reply } : 'drop';
+    },
+  });
+  const good = await startUpstream({ records: RECORDS });
+  const srv = await startServer(`{ chain: [{ cache: {} }, { forward: { to: ["${relay.address}", "${good.address}"], policy: "sequential" } }] }`);
+  try {
+    target = srv.port;
+    ready();
+    const f = forwarder(srv);
+    await f.loopCheckDone();
+    assert.deepEqual(f.upstreams.map((u) => [u.name, u.loop]), [[relay.address, true], [good.address, false]]);
+    assert.equal(relay.queries.length, 1, 'only the probe went through the relay, once');
+    const r = await srv.udp('www.example.org', 'A');
+    assert.equal(r.answers![0]!.data, '192.0.2.1');
+    assert.equal(relay.queries.length, 1, 'the looping upstream is not used');
+    assert.equal(srv.app.ready(), true);
+  } finally {
+    await srv.stop();
+    await relay.stop();
+    await good.stop();
+  }
+});
