@@ -9,6 +9,8 @@ import synth from '../plugins/synth/index.js';
 import forward from '../plugins/forward/index.js';
 import cache from '../plugins/cache/index.js';
 import api from '../plugins/api/index.js';
+import metrics from '../plugins/metrics/index.js';
+import health from '../plugins/health/index.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const builtins: Readonly<Record<string, PluginFactory<any>>> = Object.freeze({
@@ -18,4 +20,6 @@ export const builtins: Readonly<Record<string, PluginFactory<any>>> = Object.fre
   forward,
   cache,
   api,
+  metrics,
+  health,
 });

@@ -164,6 +164,12 @@ export interface SetupContext {
   metrics: Metrics;
   /** Whether every plugin in the chain (and the registry, if open) is ready: for the health plugin. */
   ready(): boolean;
+  /**
+   * What keeps `ready()` false (`"registry"`, `"chain[4].forward"`), for the
+   * health plugin's /ready body; empty when ready. Optional: a host that
+   * cannot say leaves it out and /ready answers without the list.
+   */
+  notReady?(): string[];
 }
 
 export interface PluginFactory<O = Record<string, unknown>> {

@@ -6,6 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import { SkyError } from '../../src/errors.js';
 import type { Next, Plugin, Reply, Request, SetupContext } from '../../src/plugin.js';
 import { CallbackNotifier } from '../../src/registry/callbacks.js';
+import { instrumentRegistry } from '../../src/registry/metrics.js';
 import type { Registry } from '../../src/registry/types.js';
 import { formatHostPort, type HostPort } from '../../src/server/address.js';
 import { buildApi } from './server.js';
@@ -37,6 +38,7 @@ export class ApiPlugin implements Plugin {
   async start(): Promise<void> {
     const { ctx, opts } = this;
     this.registry = await ctx.registry();
+    instrumentRegistry(ctx.metrics, this.registry);
     this.notifier = new CallbackNotifier(this.registry, {
       clock: ctx.clock,
       logger: ctx.logger,

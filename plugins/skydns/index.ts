@@ -1,4 +1,5 @@
 import { definePlugin } from '../../src/plugin.js';
+import { instrumentRegistry } from '../../src/registry/metrics.js';
 import { SkydnsHandler } from './handler.js';
 import { resolveOptions, skydnsSchema, type SkydnsOptions } from './options.js';
 
@@ -7,6 +8,8 @@ export default definePlugin<SkydnsOptions>({
   schema: skydnsSchema,
   async setup(opts, ctx) {
     const cfg = resolveOptions(opts);
-    return new SkydnsHandler(cfg, await ctx.registry(), ctx.clock);
+    const registry = await ctx.registry();
+    instrumentRegistry(ctx.metrics, registry);
+    return new SkydnsHandler(cfg, registry, ctx.clock);
   },
 });

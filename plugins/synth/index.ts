@@ -1,5 +1,6 @@
 import { SkyError } from '../../src/errors.js';
 import { definePlugin } from '../../src/plugin.js';
+import { instrumentRegistry } from '../../src/registry/metrics.js';
 import { DEFAULT_ORDER } from '../../src/registry/names.js';
 import { SynthHandler, type SynthOptions } from './synth.js';
 
@@ -29,6 +30,8 @@ export default definePlugin<SynthOptions>({
     if (opts.minTtl > opts.maxTtl) {
       throw new SkyError('SKY_ERR_CONFIG_INVALID', `synth.minTtl (${opts.minTtl}) is larger than synth.maxTtl (${opts.maxTtl})`, { path: 'synth.minTtl' });
     }
-    return new SynthHandler(opts, await ctx.registry(), ctx.clock);
+    const registry = await ctx.registry();
+    instrumentRegistry(ctx.metrics, registry);
+    return new SynthHandler(opts, registry, ctx.clock);
   },
 });

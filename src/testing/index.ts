@@ -3,5 +3,6 @@ export { ManualClock } from '../clock.js';
 export * from './client.js';
 export * from './harness.js';
 export * from './ports.js';
+export * from './prometheus.js';
 export * from './server.js';
 export * from './upstream.js';

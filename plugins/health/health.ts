@@ -1,0 +1,83 @@
+/**
+ * The health plugin: an HTTP listener with two probes.
+ *
+ *  - `/health`: liveness. 200 `OK` whenever the process can answer at all.
+ *  - `/ready`: readiness. 200 once every plugin of the chain reports ready
+ *    and the registry (when one is open) has loaded its data or mirrored the
+ *    cluster; 503 until then, with a JSON body naming what is still waiting.
+ *
+ * It answers no DNS: serveDNS passes every query on.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { SkyError } from '../../src/errors.js';
+import { listenHttp, onlyGet, pathOf, send, type HttpListener } from '../../src/http/listener.js';
+import type { Next, Plugin, Reply, Request, SetupContext } from '../../src/plugin.js';
+import type { HostPort } from '../../src/server/address.js';
+
+export interface HealthOptions {
+  listen: string;
+}
+
+/** The JSON body of /ready. */
+export interface Readiness {
+  ready: boolean;
+  /** What is not ready yet (`registry`, `chain[4].forward`), when the server says. */
+  waiting?: string[];
+}
+
+export class HealthPlugin implements Plugin {
+  private listener: HttpListener | undefined;
+
+  constructor(private readonly bind: HostPort, private readonly ctx: SetupContext) {}
+
+  serveDNS(req: Request, next: Next): Promise<Reply> {
+    return next(req);
+  }
+
+  /** What /ready reports right now. */
+  readiness(): Readiness {
+    if (this.ctx.ready()) return { ready: true };
+    const waiting = this.ctx.notReady?.();
+    return waiting ? { ready: false, waiting } : { ready: false };
+  }
+
+  /** The HTTP handler (exposed for tests that need no socket). */
+  readonly handle = (req: IncomingMessage, res: ServerResponse): void => {
+    const path = pathOf(req);
+    if (path !== '/health' && path !== '/ready') return send(req, res, 404, 'not found; the probes are /health and /ready\n');
+    if (!onlyGet(req, res)) return;
+    if (path === '/health') return send(req, res, 200, 'OK\n');
+    const r = this.readiness();
+    send(req, res, r.ready ? 200 : 503, JSON.stringify(r) + '\n', 'application/json', r.ready ? {} : { 'retry-after': '1' });
+  };
+
+  async start(): Promise<void> {
+    this.listener = await listenHttp(this.bind, this.handle, {
+      what: 'health',
+      keyPath: `chain[${this.ctx.index}].${this.ctx.name}.listen`,
+      logger: this.ctx.logger,
+    });
+    this.ctx.logger.info({ address: this.listener.address }, `health probes on http://${this.listener.address}/health and /ready`);
+  }
+
+  async stop(): Promise<void> {
+    const l = this.listener;
+    this.listener = undefined;
+    await l?.close();
+  }
+
+  ready(): boolean {
+    return this.listener !== undefined;
+  }
+
+  /** The bound address as host:port; throws before start. */
+  address(): string {
+    if (!this.listener) throw new SkyError('SKY_ERR_LISTEN', 'the health plugin is not listening');
+    return this.listener.address;
+  }
+
+  /** Base URL, e.g. http://127.0.0.1:8181. */
+  url(): string {
+    return `http://${this.address()}`;
+  }
+}
