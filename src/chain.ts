@@ -34,7 +34,8 @@ export function compose(links: readonly ChainLink[], onError: (pluginName: strin
       onError(link.name, new TypeError(`plugin ${link.name} returned ${String(reply)} instead of a reply`), req);
       return { msg: { rcode: Rcode.SERVFAIL }, by: link.name };
     }
-    if (reply.by === undefined && !Object.isFrozen(reply)) reply.by = link.name;
+    // A reply with no `by` key is this plugin's own; `by: undefined` (fell off the chain) stays unclaimed.
+    if (!('by' in reply) && !Object.isFrozen(reply)) reply.by = link.name;
     return reply;
   };
   return (req) => dispatch(0, req);
