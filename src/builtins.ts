@@ -11,6 +11,7 @@ import cache from '../plugins/cache/index.js';
 import api from '../plugins/api/index.js';
 import metrics from '../plugins/metrics/index.js';
 import health from '../plugins/health/index.js';
+import acl from '../plugins/acl/index.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const builtins: Readonly<Record<string, PluginFactory<any>>> = Object.freeze({
@@ -22,4 +23,5 @@ export const builtins: Readonly<Record<string, PluginFactory<any>>> = Object.fre
   api,
   metrics,
   health,
+  acl,
 });
