@@ -12,6 +12,7 @@ import api from '../plugins/api/index.js';
 import metrics from '../plugins/metrics/index.js';
 import health from '../plugins/health/index.js';
 import acl from '../plugins/acl/index.js';
+import ratelimit from '../plugins/ratelimit/index.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const builtins: Readonly<Record<string, PluginFactory<any>>> = Object.freeze({
@@ -24,4 +25,5 @@ export const builtins: Readonly<Record<string, PluginFactory<any>>> = Object.fre
   metrics,
   health,
   acl,
+  ratelimit,
 });
