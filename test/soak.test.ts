@@ -30,6 +30,7 @@ test(`soak: ${ROUNDS} rounds of registrations, heartbeats, deletes and expiries;
     assert.deepEqual(s.stale, [], 'registrations still answered after delete or expiry');
     assert.deepEqual(s.dnsErrors, [], 'DNS errors');
     assert.deepEqual(s.httpErrors, [], 'HTTP errors');
+    assert.equal(s.lateHeartbeats, 0);
     assert.equal(s.rounds, ROUNDS);
     assert.ok(s.puts >= ROUNDS * 3 && s.patches > 0 && s.deletes > 0, JSON.stringify(s));
     assert.ok(s.verifiedGone > ROUNDS, `expired and deleted registrations verified gone: ${s.verifiedGone}`);

@@ -64,13 +64,15 @@ export interface SoakStats {
   stale: string[];
   dnsErrors: string[];
   httpErrors: string[];
+  /** Heartbeats the driver itself sent too late (the service had expired): not a server fault. */
+  lateHeartbeats: number;
   tracked: number;
 }
 
 const MAX_LISTED = 20;
 
 export class SoakDriver {
-  readonly stats: SoakStats = { rounds: 0, puts: 0, patches: 0, deletes: 0, queries: 0, verifiedGone: 0, lost: [], stale: [], dnsErrors: [], httpErrors: [], tracked: 0 };
+  readonly stats: SoakStats = { rounds: 0, puts: 0, patches: 0, deletes: 0, queries: 0, verifiedGone: 0, lost: [], stale: [], dnsErrors: [], httpErrors: [], lateHeartbeats: 0, tracked: 0 };
   private tracked = new Map<string, Tracked>();
   private seq = 0;
   private readonly dns: UdpMux;
@@ -119,6 +121,10 @@ export class SoakDriver {
     this.stats.patches++;
     if (r.status === 200) s.expiresAt = this.expiresOf(r.json);
     else if (r.status === 404 && this.o.now() < s.expiresAt - this.o.marginMs) this.note(this.stats.lost, `${s.uuid}: heartbeat answered 404 ${Math.round(s.expiresAt - this.o.now())} ms before its expiry`);
+    else if (r.status === 404) {
+      this.stats.lateHeartbeats++;
+      s.fate = 'lapse';
+    }
     else this.note(this.stats.httpErrors, `PATCH ${s.uuid}: ${r.status} ${JSON.stringify(r.json)}`);
   }
 
