@@ -1,10 +1,10 @@
 import { NetworkSet, parseCidr } from '../../src/cidr.js';
 import { SkyError } from '../../src/errors.js';
 import { definePlugin } from '../../src/plugin.js';
-import { BucketTable } from './buckets.js';
+import { BucketTable } from '../../src/token-buckets.js';
 import { RatelimitPlugin, type RatelimitOptions } from './ratelimit.js';
 
-export { BucketTable } from './buckets.js';
+export { BucketTable } from '../../src/token-buckets.js';
 export { RatelimitPlugin, type RatelimitOptions } from './ratelimit.js';
 
 export default definePlugin<RatelimitOptions>({

@@ -14,7 +14,7 @@ import type { Counter, Gauge } from 'prom-client';
 import { NetworkSet, prefixKey } from '../../src/cidr.js';
 import { Rcode, Type } from '../../src/dns/types.js';
 import { DROP, type Next, type Plugin, type Reply, type Request } from '../../src/plugin.js';
-import type { BucketTable } from './buckets.js';
+import type { BucketTable } from '../../src/token-buckets.js';
 
 export interface RatelimitOptions {
   responses_per_second: number;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { ManualClock } from '../../src/clock.js';
-import { BucketTable } from './buckets.js';
+import { ManualClock } from './clock.js';
+import { BucketTable } from './token-buckets.js';
 
 const takes = (t: BucketTable, key: string, n: number) => Array.from({ length: n }, () => t.take(key).ok).filter(Boolean).length;
 
@@ -28,6 +28,15 @@ describe('BucketTable', () => {
       ok += takes(t, 'a', 1);
     }
     assert.equal(ok, 4);
+  });
+
+  test('tells how long until the next token', () => {
+    const clock = new ManualClock();
+    const t = new BucketTable(clock, 4, 1, 10);
+    assert.equal(t.take('a').retryAfterMs, 0);
+    assert.equal(t.take('a').retryAfterMs, 250);
+    clock.advance(100);
+    assert.equal(t.take('a').retryAfterMs, 150);
   });
 
   test('counts limited responses per key', () => {

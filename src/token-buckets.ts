@@ -1,13 +1,14 @@
 /**
- * Token buckets per client prefix, in a table of bounded size. A bucket holds
- * up to `burst` tokens and gains `rate` tokens a second (by the injected
- * clock); a response takes one. The table keeps the most recently used
+ * Token buckets per client (a network prefix, an address) in a table of
+ * bounded size, for the rate limiters: the ratelimit plugin and the api's
+ * registration limit. A bucket holds up to `burst` tokens and gains `rate`
+ * tokens a second (by the injected clock); each response or request takes one. The table keeps the most recently used
  * buckets: past `maxBuckets` the least recently used one is forgotten, which
  * costs nothing for correctness (a forgotten client starts over with a full
  * bucket, as a new one would) and bounds memory under floods from many
  * (possibly spoofed) prefixes.
  */
-import type { Clock } from '../../src/clock.js';
+import type { Clock } from './clock.js';
 
 interface Bucket {
   tokens: number;
@@ -21,6 +22,8 @@ export interface Take {
   ok: boolean;
   /** When not ok: how many responses of this client have been limited, this one included. */
   limited: number;
+  /** When not ok: milliseconds until the next token (0 when ok). */
+  retryAfterMs: number;
 }
 
 export class BucketTable {
@@ -59,9 +62,9 @@ export class BucketTable {
     this.buckets.set(key, b);
     if (b.tokens >= 1) {
       b.tokens -= 1;
-      return { ok: true, limited: b.limited };
+      return { ok: true, limited: b.limited, retryAfterMs: 0 };
     }
     b.limited++;
-    return { ok: false, limited: b.limited };
+    return { ok: false, limited: b.limited, retryAfterMs: Math.ceil(((1 - b.tokens) * 1000) / this.rate) };
   }
 }
