@@ -70,8 +70,9 @@ test('the key holds name, type, class, DO and CD', async () => {
 test('max_ttl caps a positive answer and its TTLs; min_ttl keeps a short one', async () => {
   const r = await rig({ max_ttl: 600, min_ttl: 10 });
   r.reply = () => ({ msg: msg(0, ['long.example.org. 86400 IN A 192.0.2.1', 'long.example.org. 1000 IN A 192.0.2.2']) });
-  await r.q('long.example.org');
+  assert.deepEqual(await r.ttls('long.example.org'), [600, 600], 'the first client sees the capped TTLs too');
   assert.deepEqual(await r.ttls('long.example.org'), [600, 600]);
+  assert.equal(r.calls, 1);
   r.clock.advance(600_000);
   await r.q('long.example.org');
   assert.equal(r.calls, 2);

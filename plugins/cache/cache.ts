@@ -82,9 +82,18 @@ export class Cache implements Plugin {
     }
     this.stats.misses++;
     this.m.miss();
-    const reply = await next();
-    this.store(key, req, reply);
-    return reply;
+    return this.fresh(key, req, await next());
+  }
+
+  /**
+   * Stores `reply` when the rules allow, and answers this client from the new
+   * entry, so it sees the same (capped) TTLs the next client will.
+   */
+  private fresh(key: string, req: Request, reply: Reply): Reply {
+    const e = this.store(key, req, reply);
+    const out = e && patchWire(e.w, req.id, req.rd, req.raw, req.qnameEnd, 0);
+    if (!out) return reply;
+    return { wire: out, ...(reply.by === undefined ? {} : { by: reply.by }), ...(e.depends ? { depends: e.depends } : {}) };
   }
 
   /** Entries held (fresh or not yet evicted), positive and negative. */
@@ -92,9 +101,9 @@ export class Cache implements Plugin {
     return this.positive.size + this.denial.size;
   }
 
-  private store(key: string, req: Request, reply: Reply): void {
+  private store(key: string, req: Request, reply: Reply): Entry | null {
     const e = makeEntry(req, reply, this.clock.now(), this.o);
-    if (!e) return;
+    if (!e) return null;
     if (e.kind === 'positive') {
       this.positive.set(key, e);
       this.denial.delete(key);
@@ -102,6 +111,7 @@ export class Cache implements Plugin {
       this.denial.set(key, e);
       this.positive.delete(key);
     }
+    return e;
   }
 
   private remove(key: string): void {
@@ -138,8 +148,7 @@ export class Cache implements Plugin {
           e.failedAt = this.clock.now();
           return { failed: true };
         }
-        this.store(key, req, reply);
-        return { failed: false, reply };
+        return { failed: false, reply: this.fresh(key, req, reply) };
       } catch (err) {
         e.failedAt = this.clock.now();
         this.logger.debug({ err, name: req.qname, type: req.type }, 'cache refresh failed');

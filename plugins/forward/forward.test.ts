@@ -220,6 +220,19 @@ test('a dead upstream (ICMP unreachable) fails over at once, is marked down afte
   assert.equal(again.queries.length, 2, 'back in use');
 });
 
+test('an upstream that dies with TCP queries in flight: they are retried on the next upstream', async () => {
+  const a = await upstream({ hold: true });
+  const b = await upstream();
+  const { p } = await fwd({ to: [a.address, b.address], policy: 'sequential', force_tcp: true });
+  const pending = Promise.all([1, 2, 3].map(() => runPlugin(p, { name: 'www.example.org', type: 'A' })));
+  await a.received(3);
+  await a.stop();
+  for (const r of await pending) expectReply(r, { rcode: 'NOERROR', answer: [A] });
+  assert.equal(b.queries.length, 3);
+  assert.equal(p.stats.failedAttempts, 3);
+  assert.equal(p.upstreams[0]!.down, true);
+});
+
 test('every upstream down: SERVFAIL at once without sending anything, or (servfail_when_all_down: false) try them anyway', async () => {
   const a = await upstream({ drop: true });
   const { p, clock } = await fwd({ to: [a.address], max_fails: 1, health_check: '1h' });

@@ -3,6 +3,7 @@
  * upstream chosen by policy; a failed attempt moves on to the next upstream
  * until the overall deadline. Everything else goes to the next plugin.
  */
+import { setMaxListeners } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import { isSubdomain, Rcode, trimDot } from '../../src/dns/index.js';
 import type { Plugin, Reply, Request, SetupContext } from '../../src/plugin.js';
@@ -35,6 +36,8 @@ export class Forwarder implements Plugin {
   private readonly m: ForwardMetrics;
 
   constructor(private readonly opts: ForwardOptions, addrs: readonly UpstreamAddress[], private readonly ctx: SetupContext) {
+    // Every query in flight listens for the stop signal: no listener-count warning for that.
+    setMaxListeners(0, this.abort.signal);
     this.from = zone(opts.from);
     this.except = opts.except.map(zone);
     this.timeoutMs = toMs(opts.timeout);

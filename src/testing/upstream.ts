@@ -99,16 +99,10 @@ export async function startUpstream(opts: UpstreamOptions = {}): Promise<TestUps
   let tcpConnections = 0;
   let stopped = false;
 
-  const udp = dgram.createSocket('udp4');
-  const forger = dgram.createSocket('udp4');
-  await new Promise<void>((r) => udp.bind(opts.port ?? 0, '127.0.0.1', r));
-  await new Promise<void>((r) => forger.bind(0, '127.0.0.1', r));
+  const { udp, tcp } = await bindPair(opts.port ?? 0);
   const port = udp.address().port;
-  const tcp = net.createServer();
-  await new Promise<void>((resolve, reject) => {
-    tcp.once('error', reject);
-    tcp.listen({ port, host: '127.0.0.1', exclusive: true }, resolve);
-  });
+  const forger = dgram.createSocket('udp4');
+  await new Promise<void>((r) => forger.bind(0, '127.0.0.1', r));
 
   /** Encodes `m` as the reply to `q`, fitted to the client's size on UDP. */
   const encode = (q: UpstreamQuery, m: Message): Buffer => {
@@ -218,6 +212,34 @@ export async function startUpstream(opts: UpstreamOptions = {}): Promise<TestUps
       forger.close();
     },
   };
+}
+
+/** UDP and TCP on one port; with port 0 the kernel picks the UDP port and TCP may find it taken: try again. */
+async function bindPair(want: number): Promise<{ udp: dgram.Socket; tcp: net.Server }> {
+  for (let attempt = 0; ; attempt++) {
+    const udp = dgram.createSocket('udp4');
+    await new Promise<void>((resolve, reject) => {
+      udp.once('error', reject);
+      udp.bind(want, '127.0.0.1', () => {
+        udp.removeListener('error', reject);
+        resolve();
+      });
+    });
+    const tcp = net.createServer();
+    try {
+      await new Promise<void>((resolve, reject) => {
+        tcp.once('error', reject);
+        tcp.listen({ port: udp.address().port, host: '127.0.0.1', exclusive: true }, () => {
+          tcp.removeListener('error', reject);
+          resolve();
+        });
+      });
+      return { udp, tcp };
+    } catch (err) {
+      udp.close();
+      if (want !== 0 || attempt >= 20) throw err;
+    }
+  }
 }
 
 /**
