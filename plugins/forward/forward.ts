@@ -46,7 +46,8 @@ export class Forwarder implements Plugin {
       clock: ctx.clock,
       logger: ctx.logger,
       maxFails: opts.max_fails,
-      healthCheckMs: Math.max(1, toMs(opts.health_check)),
+      // A down upstream is probed at most ten times a second, whatever is configured.
+      healthCheckMs: Math.max(100, toMs(opts.health_check)),
       tryTimeoutMs: this.tryTimeoutMs,
       expireMs: toMs(opts.expire),
       forceTcp: opts.force_tcp,
