@@ -15,7 +15,7 @@ import { patchWire } from '../../src/dns/index.js';
 import type { Logger } from '../../src/logger.js';
 import type { Metrics } from '../../src/metrics.js';
 import type { Next, Plugin, Reply, Request } from '../../src/plugin.js';
-import { toMs } from './duration.js';
+import { toMs } from '../../src/config/duration.js';
 import { isFailure, makeEntry, type Entry, type RefreshOutcome } from './entry.js';
 import { cacheMetrics, type CacheMetrics } from './metrics.js';
 import type { CacheOptions } from './options.js';

@@ -1,5 +1,5 @@
 /** The cache plugin's options: schema (defaults filled by the Skyfile loader) and types. */
-import { durationSchema, type Duration } from './duration.js';
+import { durationSchema, type Duration } from '../../src/config/duration.js';
 
 export interface CacheOptions {
   capacity: number;

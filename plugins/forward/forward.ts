@@ -7,7 +7,7 @@ import { setMaxListeners } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import { isSubdomain, Rcode, trimDot } from '../../src/dns/index.js';
 import type { Plugin, Reply, Request, SetupContext } from '../../src/plugin.js';
-import { toMs } from './duration.js';
+import { toMs } from '../../src/config/duration.js';
 import { LoopDetector } from './loop.js';
 import { buildUpstreamQuery, isTruncated, randomId, rcodeOf, toClientWire } from './message.js';
 import { forwardMetrics, type ForwardMetrics } from './metrics.js';

@@ -55,3 +55,25 @@ test('prepareWire rejects garbage', () => {
   bad.writeUInt16BE(9, 6);
   assert.throws(() => prepareWire(bad));
 });
+
+test('an OPT record in the middle of the additional section is cut out (RFC 6891 allows any position)', () => {
+  const raw = encodeQuery({ id: 1, name: 'web.skydns.local', type: 'SRV' });
+  const { wire } = encodeResponse(
+    { id: 1, opcode: 0, rd: true, cd: false, questionRaw: raw.subarray(12) },
+    { rcode: 0, answers: [{ name: 'web.skydns.local', type: 'SRV', ttl: 30, data: { priority: 10, weight: 100, port: 80, target: 'a.skydns.local' } }],
+      additionals: [{ name: 'a.skydns.local', type: 'A', ttl: 40, data: '192.0.2.1' }, { name: 'b.skydns.local', type: 'A', ttl: 50, data: '192.0.2.2' }] },
+    512,
+    null,
+  );
+  // Splice an OPT record between the two additional A records.
+  const secondA = wire.lastIndexOf(Buffer.from('\x01b', 'latin1'));
+  const opt = Buffer.from([0, 0, 41, 4, 208, 0, 0, 0, 0, 0, 0]);
+  const spliced = Buffer.concat([wire.subarray(0, secondA), opt, wire.subarray(secondA)]);
+  spliced.writeUInt16BE(3, 10);
+  const w = prepareWire(spliced);
+  assert.equal(w.wire.readUInt16BE(10), 2);
+  const d = decodeMessage(w.wire);
+  assert.equal(d.edns, null);
+  assert.deepEqual(d.additionals!.map((a) => [a.name, a.ttl]), [['a.skydns.local', 40], ['b.skydns.local', 50]]);
+  assert.deepEqual(w.ttlOffsets.map((o) => w.wire.readUInt32BE(o)), [30, 40, 50]);
+});

@@ -45,8 +45,10 @@ export function prepareWire(buf: Buffer): WireAnswer {
     if (off > buf.length) throw new RangeError('question runs past the end');
   }
   const ttlOffsets: number[] = [];
+  // Byte ranges to keep: everything but the OPT record, which RFC 6891 allows anywhere in the additional section.
+  let cutStart = -1;
+  let cutEnd = -1;
   let arKept = 0;
-  let end = off;
   const total = counts[0]! + counts[1]! + counts[2]!;
   for (let i = 0; i < total; i++) {
     const start = off;
@@ -55,18 +57,19 @@ export function prepareWire(buf: Buffer): WireAnswer {
     const type = buf.readUInt16BE(off);
     const next = off + 10 + buf.readUInt16BE(off + 8);
     if (next > buf.length) throw new RangeError('record data runs past the end');
+    const additional = i >= counts[0]! + counts[1]!;
     if (type === 41) {
-      // OPT: drop it; everything after it must be copied down.
-      if (i !== total - 1) throw new RangeError('OPT is not the last record');
-      end = start;
-      break;
+      if (!additional || cutStart >= 0) throw new RangeError('OPT outside the additional section, or twice');
+      cutStart = start;
+      cutEnd = next;
+    } else {
+      // TTL offsets are relative to the kept bytes (the OPT, once cut, shifts what follows it).
+      ttlOffsets.push(off + 4 - (cutStart >= 0 ? cutEnd - cutStart : 0));
+      if (additional) arKept++;
     }
-    ttlOffsets.push(off + 4);
-    if (i >= counts[0]! + counts[1]!) arKept++;
     off = next;
-    end = off;
   }
-  const wire = Buffer.from(buf.subarray(0, end));
+  const wire = cutStart < 0 ? Buffer.from(buf.subarray(0, off)) : Buffer.concat([buf.subarray(0, cutStart), buf.subarray(cutEnd, off)]);
   wire.writeUInt16BE(arKept, 10);
   const flags = wire.readUInt16BE(2);
   return { wire, ttlOffsets, qnameEnd, rcode: flags & 0xf, truncated: (flags & 0x0200) !== 0 };

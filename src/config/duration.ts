@@ -1,7 +1,7 @@
 /**
  * Durations in plugin options: an integer number of milliseconds, or a string
  * of Go-style parts ("250ms", "2s", "1m30s", "1h") as CoreDNS writes them.
- * (The same small parser lives in plugins/forward: plugins never import each other.)
+ * Shared by every plugin's schema (cache, forward, ...).
  */
 
 const PART = /(\d+(?:\.\d+)?)(ms|s|m|h)/g;
