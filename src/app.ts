@@ -125,6 +125,17 @@ export class SkyApp {
     this.install(this.links);
     await this.server.start();
     this.started = true;
+    this.announceListening(this.links);
+  }
+
+  private announceListening(links: readonly AppLink[]): void {
+    const addresses = this.server.addresses();
+    for (const l of links) {
+      if (!l.plugin.listening) continue;
+      Promise.resolve()
+        .then(() => l.plugin.listening!(addresses))
+        .catch((err: unknown) => this.logger.error({ err, plugin: l.name }, 'plugin failed after the listeners opened'));
+    }
   }
 
   /**
@@ -165,6 +176,7 @@ export class SkyApp {
     await this.server.reconfigure({ ...next.dns, listen: [...next.dns.listen], tcp: { ...next.dns.tcp } });
     this.install(links);
     this.config = next;
+    this.announceListening(fresh);
     this.logger.info({ chain: next.chain.map((e) => e.name), reused: links.length - fresh.length, started: fresh.length, stopped: removed.length }, 'configuration reloaded');
   }
 

@@ -142,6 +142,12 @@ export interface Plugin {
   start?(): Promise<void>;
   stop?(): Promise<void>;
   ready?(): boolean;
+  /**
+   * Called once the DNS listeners are open (and again for a plugin a reload
+   * set up), with the bound "host:port" addresses: the moment a plugin can
+   * send a query to its own server (forward's loop probe). Not awaited.
+   */
+  listening?(addresses: readonly string[]): void | Promise<void>;
 }
 
 export interface SetupContext {

@@ -316,8 +316,9 @@ test('loop detection: a probe that comes back to this plugin marks its upstream'
     },
   });
   const good = await upstream();
-  const { p } = await fwd({ to: [looping.address, good.address] }, { boundAddresses: () => ['127.0.0.1:1'] });
+  const { p } = await fwd({ to: [looping.address, good.address] });
   self = p;
+  p.listening(['127.0.0.1:1']);
   await p.loopCheckDone();
   assert.equal(p.upstreams[0]!.loop, true);
   assert.equal(p.upstreams[1]!.loop, false);

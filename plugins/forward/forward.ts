@@ -66,7 +66,12 @@ export class Forwarder implements Plugin {
 
   async start(): Promise<void> {
     this.loop.checkAddresses(this.ctx.listen);
-    this.loopTask = this.loop.probeWhenListening(() => this.ctx.boundAddresses());
+  }
+
+  /** Once our listeners are open: refuse upstreams that are our own addresses, then probe the rest. */
+  listening(addresses: readonly string[]): void {
+    this.loop.checkAddresses(addresses);
+    this.loopTask = this.loop.probeAll();
   }
 
   /** Resolves once the start-time loop probe has finished (tests). */

@@ -53,6 +53,7 @@ export class LoopDetector {
 
   /** Sends one probe to each upstream not already excluded and waits for them to finish. */
   async probeAll(): Promise<void> {
+    if (this.stopped) return;
     await Promise.all(this.upstreams.filter((u) => !u.loop).map((u) => this.probe(u)));
   }
 
@@ -67,23 +68,6 @@ export class LoopDetector {
     } finally {
       this.probes.delete(name);
     }
-  }
-
-  /**
-   * Polls `bound` until the server's listeners are open (a probe sent before
-   * then could not come back), then probes. Gives up after `maxWaitMs`: in a
-   * harness without listeners there is nothing to loop through.
-   */
-  async probeWhenListening(bound: () => readonly string[], maxWaitMs = 60_000): Promise<void> {
-    let waited = 0;
-    for (let step = 5; bound().length === 0; step = Math.min(step * 2, 1000)) {
-      if (this.stopped || waited >= maxWaitMs) return;
-      await new Promise((r) => setTimeout(r, step).unref());
-      waited += step;
-    }
-    if (this.stopped) return;
-    this.checkAddresses(bound());
-    await this.probeAll();
   }
 
   stop(): void {
