@@ -37,6 +37,7 @@ export const ERRORS = {
   SKY_ERR_API_ROUTE: 'no API route for this method and path',
   SKY_ERR_API_BODY_TOO_LARGE: 'an API request body is over the configured limit',
   SKY_ERR_API_MEDIA_TYPE: 'an API request body has a content type other than JSON',
+  SKY_ERR_API_RATE_LIMITED: 'a client sent registrations faster than the API allows (429, retry after the Retry-After seconds)',
   SKY_ERR_API_INTERNAL: 'the API failed while handling a request',
   SKY_ERR_API_HTTP: 'the API answered with an HTTP error that carries no SkyDNS code',
   SKY_ERR_API_UNREACHABLE: 'the API could not be reached or did not answer in time',

@@ -2,6 +2,8 @@
  * The api plugin object: it owns an HTTP listener (bound in start, closed in
  * stop) and the CallbackNotifier; it answers no DNS, so serveDNS passes on.
  */
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { SkyError } from '../../src/errors.js';
 import type { Next, Plugin, Reply, Request, SetupContext } from '../../src/plugin.js';
@@ -21,6 +23,12 @@ export interface ApiOptions {
     backoffMs: number;
     allowNetworks?: string[];
   };
+  /** Serve HTTPS: PEM files, relative to the Skyfile's directory. */
+  tls?: { cert: string; key: string };
+  /** Largest request line plus headers, bytes. */
+  maxHeaderSize: number;
+  /** Per-client limit on PUT and PATCH; none when absent. */
+  rateLimit?: { perSecond: number; burst: number; maxClients: number };
 }
 
 export class ApiPlugin implements Plugin {
@@ -45,15 +53,28 @@ export class ApiPlugin implements Plugin {
       timeoutMs: opts.callbacks.timeoutMs,
       retries: opts.callbacks.retries,
       backoffMs: opts.callbacks.backoffMs,
-    });
-    this.app = await buildApi({
-      registry: this.registry,
-      clock: ctx.clock,
-      logger: ctx.logger,
+      // The receiver can tell the call comes from this server; and no call leaves the allowed networks.
       secret: opts.secret,
-      bodyLimit: opts.bodyLimit,
       allowNetworks: opts.callbacks.allowNetworks,
     });
+    const tls = opts.tls ? await this.readTls(opts.tls) : undefined;
+    try {
+      this.app = await buildApi({
+        registry: this.registry,
+        clock: ctx.clock,
+        logger: ctx.logger,
+        secret: opts.secret,
+        bodyLimit: opts.bodyLimit,
+        allowNetworks: opts.callbacks.allowNetworks,
+        maxHeaderSize: opts.maxHeaderSize,
+        ...(tls ? { tls } : {}),
+        ...(opts.rateLimit ? { writeLimit: opts.rateLimit } : {}),
+      });
+    } catch (err) {
+      await this.stop();
+      if (!tls) throw err;
+      throw new SkyError('SKY_ERR_CONFIG_INVALID', `api TLS certificate and key are not usable: ${(err as Error).message}`, { path: `chain[${ctx.index}].api.tls`, cause: err });
+    }
     try {
       await this.app.listen({ host: this.bind.host, port: this.bind.port });
     } catch (err) {
@@ -64,6 +85,20 @@ export class ApiPlugin implements Plugin {
     if (a === null || typeof a === 'string') throw new SkyError('SKY_ERR_LISTEN', `api listener on ${opts.listen} has no TCP address`);
     this.bound = { host: a.address, port: a.port, family: a.family === 'IPv6' ? 6 : 4 };
     ctx.logger.info({ address: this.url(), secret: opts.secret !== undefined }, `api listening on ${this.url()}`);
+  }
+
+  /** Reads the PEM files named in `tls` (relative to the Skyfile's directory). */
+  private async readTls(t: { cert: string; key: string }): Promise<{ cert: Buffer; key: Buffer }> {
+    const out: Record<string, Buffer> = {};
+    for (const k of ['cert', 'key'] as const) {
+      try {
+        out[k] = await readFile(resolve(this.ctx.baseDir, t[k]));
+      } catch (err) {
+        await this.stop();
+        throw new SkyError('SKY_ERR_CONFIG_INVALID', `api TLS ${k} file ${t[k]} cannot be read: ${(err as Error).message}`, { path: `chain[${this.ctx.index}].api.tls.${k}`, cause: err });
+      }
+    }
+    return { cert: out.cert!, key: out.key! };
   }
 
   async stop(): Promise<void> {
@@ -85,9 +120,9 @@ export class ApiPlugin implements Plugin {
     return formatHostPort(this.bound.host, this.bound.port);
   }
 
-  /** Base URL of the API, e.g. http://127.0.0.1:8080. */
+  /** Base URL of the API, e.g. http://127.0.0.1:8080 (https with `tls`). */
   url(): string {
-    return `http://${this.address()}`;
+    return `${this.opts.tls ? 'https' : 'http'}://${this.address()}`;
   }
 
   /** The fastify instance while started (for inject() in tests). */

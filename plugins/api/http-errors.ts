@@ -29,6 +29,7 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   SKY_ERR_API_ROUTE: 404,
   SKY_ERR_API_BODY_TOO_LARGE: 413,
   SKY_ERR_API_MEDIA_TYPE: 415,
+  SKY_ERR_API_RATE_LIMITED: 429,
 };
 
 /** Status for a code; anything unexpected is a server fault. */

@@ -37,6 +37,27 @@ export default definePlugin<ApiOptions>({
           allowNetworks: { type: 'array', items: { type: 'string', minLength: 1 }, description: 'CIDRs a callback Reply address must be in' },
         },
       },
+      tls: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['cert', 'key'],
+        properties: {
+          cert: { type: 'string', minLength: 1, description: 'PEM certificate (chain) file, relative to the Skyfile' },
+          key: { type: 'string', minLength: 1, description: 'PEM private key file, relative to the Skyfile' },
+        },
+        description: 'serve the API over HTTPS',
+      },
+      maxHeaderSize: { type: 'integer', minimum: 1024, maximum: 65536, default: 8192, description: 'largest request line plus headers, bytes (431 above it)' },
+      rateLimit: {
+        type: 'object',
+        additionalProperties: false,
+        properties: {
+          perSecond: { type: 'number', exclusiveMinimum: 0, maximum: 1e6, default: 20, description: 'PUT/PATCH a second one client address may keep up' },
+          burst: { type: 'integer', minimum: 1, maximum: 1e6, default: 100, description: 'PUT/PATCH a quiet client may send at once' },
+          maxClients: { type: 'integer', minimum: 1, maximum: 10_000_000, default: 10_000, description: 'client addresses tracked at once' },
+        },
+        description: 'per-client limit on registrations and heartbeats (429 with Retry-After past it)',
+      },
     },
   },
   setup(opts, ctx) {

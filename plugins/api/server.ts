@@ -12,6 +12,7 @@ import { secretChecker } from './auth.js';
 import { callbackRoutes } from './callback-routes.js';
 import { toHttpError, writeClientError, type ErrorBody } from './http-errors.js';
 import { serviceRoutes } from './service-routes.js';
+import { writeLimit, type WriteLimitOptions } from './write-limit.js';
 
 export const DEFAULT_BODY_LIMIT = 64 * 1024;
 
@@ -27,11 +28,21 @@ export interface ApiServerOptions {
   allowNetworks?: string[];
   /** Longest a request may take to arrive in full, ms (slow clients are cut off). */
   requestTimeoutMs?: number;
+  /** Serve HTTPS with this certificate (chain) and key, PEM. */
+  tls?: { cert: Buffer; key: Buffer };
+  /** Largest request line plus headers, bytes (431 above it; node's default when absent). */
+  maxHeaderSize?: number;
+  /** Per-client limit on PUT and PATCH (429 with Retry-After past it); none when absent. */
+  writeLimit?: WriteLimitOptions;
 }
 
 export async function buildApi(o: ApiServerOptions): Promise<FastifyInstance> {
   const bodyLimit = o.bodyLimit ?? DEFAULT_BODY_LIMIT;
+  const head = o.maxHeaderSize === undefined ? {} : { maxHeaderSize: o.maxHeaderSize };
+  // With TLS fastify builds an https server (typed differently); the routes and hooks are the same.
+  const server = o.tls ? { https: { cert: o.tls.cert, key: o.tls.key, ...head } } : { http: head };
   const app = Fastify({
+    ...(server as { http: typeof head }),
     logger: false,
     bodyLimit,
     // A UUID over 63 bytes must reach the registry to be refused with a 400, not a 404.
@@ -68,12 +79,15 @@ export async function buildApi(o: ApiServerOptions): Promise<FastifyInstance> {
     }
   });
 
+  if (o.writeLimit) writeLimit(app, o.writeLimit, o.clock);
+
   app.setErrorHandler((err, req, reply) => {
     const h = toHttpError(err, bodyLimit);
     if (h.internal) o.logger.error({ err, method: req.method, url: req.url }, 'api request failed');
     else o.logger.debug({ method: req.method, url: req.url, status: h.status, code: h.body.code }, h.body.error);
     if (h.status === 401) reply.header('www-authenticate', 'Bearer realm="skydns"');
     if (h.status === 503) reply.header('retry-after', '1');
+    if (h.status === 429 && !reply.hasHeader('retry-after')) reply.header('retry-after', '1');
     return reply.code(h.status).send(h.body);
   });
 

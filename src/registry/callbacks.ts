@@ -29,6 +29,12 @@ export interface CallbackNotifierOptions {
   /** Sent as the `Authorization` header when set. */
   secret?: string;
   /**
+   * Networks a callback's Reply must be in to be called (checked again at
+   * delivery: a callback stored before the list was set, or by another node,
+   * is not called outside it). Absent: any address.
+   */
+  allowNetworks?: string[];
+  /**
    * Whether this node fires callbacks. In a cluster every node sees every
    * removal, so exactly one node (the elected one) must have this on, or each
    * removal would be announced once per node. Single node: leave it on.
@@ -124,8 +130,19 @@ export class CallbackNotifier {
     const body = JSON.stringify(toJSON(ev.service, this.opts.clock.now()));
     for (const cb of this.registry.callbacks()) {
       if (!callbackMatches(cb, ev.service)) continue;
+      if (!this.allowed(cb)) continue;
       const p = this.deliver(cb, body, ev.service.UUID).finally(() => this.inflight.delete(p));
       this.inflight.add(p);
+    }
+  }
+
+  private allowed(cb: Callback): boolean {
+    try {
+      checkReplyAllowed(cb.Reply, this.opts.allowNetworks);
+      return true;
+    } catch (e) {
+      this.opts.logger.warn({ callback: cb.UUID, reply: cb.Reply, err: (e as Error).message }, 'callback not sent: its Reply is outside the allowed networks');
+      return false;
     }
   }
 
