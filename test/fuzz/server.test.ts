@@ -11,7 +11,7 @@ import { fuzzServer } from './server-fuzz.js';
 import { startFuzzTarget, type FuzzTarget } from './target.js';
 
 const SEED = Number(process.env.SKYDNS_FUZZ_SEED ?? 20260101);
-const INPUTS = Number(process.env.SKYDNS_FUZZ_SERVER_INPUTS ?? 3000);
+const INPUTS = Number(process.env.SKYDNS_FUZZ_SERVER_INPUTS ?? 5000);
 
 describe('server fuzz', () => {
   let t: FuzzTarget;
@@ -35,4 +35,24 @@ describe('server fuzz', () => {
       assert.equal(t.srv.app.server.queriesInFlight, 0);
     });
   }
+});
+
+describe('server fuzz with acl and ratelimit in front', () => {
+  let t: FuzzTarget;
+  before(async () => {
+    // rules and limits that never bite from 127.0.0.1: every query still deserves its reply
+    t = await startFuzzTarget([
+      { ratelimit: { responses_per_second: 1e6, any: 'pass' } },
+      { acl: { blocks: [{ zones: ['skydns.local', 'in-addr.arpa'], rules: [{ action: 'refuse', net: ['10.0.0.0/8'] }, { action: 'drop', net: ['192.0.2.0/24', '2001:db8::/32'], type: ['ANY', 'AXFR'] }] }] } },
+    ]);
+  });
+  after(() => t.stop());
+
+  test(`${Math.ceil(INPUTS / 2)} mutated queries over udp (seed ${SEED + 1})`, async () => {
+    const r = await fuzzServer({ host: '127.0.0.1', port: t.srv.port, seed: SEED + 1, inputs: Math.ceil(INPUTS / 2), transport: 'udp' });
+    assert.deepEqual(r.problems.slice(0, 5), []);
+    assert.equal(r.replies, r.expected);
+    assert.deepEqual(r.sentinelFailures, []);
+    assert.deepEqual(t.errors, []);
+  });
 });
