@@ -1,15 +1,18 @@
 /**
  * The Skyfile's `registry` section and the factory that turns it into a
- * Registry. Only the embedded backend exists today; `etcd` is accepted by the
- * enum so configs can name it, and is refused with SKY_ERR_REGISTRY_UNAVAILABLE
- * until that backend lands (it will bring its own options, e.g. `endpoints`:
- * the schema will then become a `oneOf` on `backend`).
+ * Registry: `embedded` (one node, durable on local disk: path, snapshotEvery,
+ * fsync) or `etcd` (a cluster of SkyDNS nodes sharing an etcd cluster:
+ * endpoints, prefix, tls, auth, dialTimeoutMs, callTimeoutMs). One flat schema
+ * keeps the keys of both; each backend ignores the other's. The etcd keys have
+ * no schema defaults (so an embedded config stays as it was): the factory
+ * applies them.
  */
 import { isAbsolute, resolve } from 'node:path';
 import type { Clock } from '../clock.js';
 import { SkyError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { EmbeddedRegistry } from './embedded.js';
+import { EtcdRegistry } from './etcd.js';
 import { DEFAULT_TTL_MAX, DEFAULT_TTL_MIN } from './names.js';
 import type { Registry } from './types.js';
 
@@ -21,20 +24,51 @@ export interface RegistryOptions {
   ttlMax?: number;
   snapshotEvery?: number;
   fsync?: boolean;
+  /** etcd client endpoints (host:port or http(s)://host:port); default 127.0.0.1:2379. */
+  endpoints?: string[];
+  /** etcd key prefix (default /skydns). */
+  prefix?: string;
+  /** PEM files, relative to the Skyfile's directory. */
+  tls?: { ca?: string; cert?: string; key?: string };
+  auth?: { username: string; password: string };
+  /** How long start waits for the first full list from etcd (default 5000). */
+  dialTimeoutMs?: number;
+  /** Deadline of each etcd call (default 3000). */
+  callTimeoutMs?: number;
 }
+
+const pem = { type: 'string', minLength: 1 } as const;
 
 export const registrySchema = {
   type: 'object',
-  description: 'Where services are stored. embedded: one node, durable on local disk.',
+  description: 'Where services are stored. embedded: one node, durable on local disk; etcd: a cluster of SkyDNS nodes sharing etcd.',
   additionalProperties: false,
   default: {},
   properties: {
-    backend: { enum: ['embedded', 'etcd'], default: 'embedded', description: 'etcd is not available yet' },
+    backend: { enum: ['embedded', 'etcd'], default: 'embedded', description: 'embedded (one node, local disk) or etcd (a cluster)' },
     path: { type: 'string', minLength: 1, default: './data', description: 'data directory (embedded)' },
     ttlMin: { type: 'integer', minimum: 0, default: DEFAULT_TTL_MIN, description: 'smallest TTL a service may register with, seconds' },
     ttlMax: { type: 'integer', minimum: 1, default: DEFAULT_TTL_MAX, description: 'largest TTL, seconds' },
     snapshotEvery: { type: 'integer', minimum: 1, default: 10000, description: 'log records between snapshots' },
     fsync: { type: 'boolean', default: true, description: 'fsync every write before acknowledging it' },
+    endpoints: { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 }, description: 'etcd client URLs, host:port or http(s)://host:port (etcd; default ["127.0.0.1:2379"])' },
+    prefix: { type: 'string', pattern: '^/?[^/]', description: 'etcd key prefix (etcd; default "/skydns")' },
+    tls: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['ca'],
+      properties: { ca: { ...pem, description: 'CA bundle (PEM file)' }, cert: { ...pem, description: 'client certificate (PEM file)' }, key: { ...pem, description: 'client key (PEM file)' } },
+      description: 'TLS to etcd (etcd); paths relative to the Skyfile',
+    },
+    auth: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['username', 'password'],
+      properties: { username: { type: 'string', minLength: 1 }, password: { type: 'string' } },
+      description: 'etcd user and password (etcd)',
+    },
+    dialTimeoutMs: { type: 'integer', minimum: 1, maximum: 600_000, description: 'how long start waits for the first full list from etcd before serving (etcd; default 5000)' },
+    callTimeoutMs: { type: 'integer', minimum: 1, maximum: 600_000, description: 'deadline of each etcd call (etcd; default 3000)' },
   },
 } as const;
 
@@ -50,17 +84,34 @@ export interface RegistryContext {
 /** Builds the configured backend. The caller starts it (`await registry.start()`). */
 export function createRegistry(opts: RegistryOptions, ctx: RegistryContext): Registry {
   const backend = opts.backend ?? 'embedded';
-  if (backend === 'etcd') {
-    throw new SkyError('SKY_ERR_REGISTRY_UNAVAILABLE', 'the etcd registry backend is not available yet; use backend: "embedded"', { path: 'registry.backend' });
-  }
   const ttlMin = opts.ttlMin ?? DEFAULT_TTL_MIN;
   const ttlMax = opts.ttlMax ?? DEFAULT_TTL_MAX;
   if (ttlMin > ttlMax) {
     throw new SkyError('SKY_ERR_CONFIG_INVALID', `registry.ttlMin (${ttlMin}) is larger than registry.ttlMax (${ttlMax})`, { path: 'registry.ttlMin' });
   }
+  const abs = (p: string): string => (isAbsolute(p) ? p : resolve(ctx.baseDir, p));
+  if (backend === 'etcd') {
+    if (opts.tls && (opts.tls.cert === undefined) !== (opts.tls.key === undefined)) {
+      throw new SkyError('SKY_ERR_CONFIG_INVALID', 'registry.tls needs both cert and key, or neither', { path: 'registry.tls' });
+    }
+    const tls = opts.tls && { ca: opts.tls.ca && abs(opts.tls.ca), cert: opts.tls.cert && abs(opts.tls.cert), key: opts.tls.key && abs(opts.tls.key) };
+    return new EtcdRegistry({
+      endpoints: opts.endpoints ?? ['127.0.0.1:2379'],
+      prefix: opts.prefix ?? '/skydns',
+      tls,
+      auth: opts.auth,
+      dialTimeoutMs: opts.dialTimeoutMs ?? 5000,
+      callTimeoutMs: opts.callTimeoutMs ?? 3000,
+      clock: ctx.clock,
+      logger: ctx.logger,
+      ttlMin,
+      ttlMax,
+      zone: ctx.zone,
+    });
+  }
   const path = opts.path ?? './data';
   return new EmbeddedRegistry({
-    path: isAbsolute(path) ? path : resolve(ctx.baseDir, path),
+    path: abs(path),
     clock: ctx.clock,
     logger: ctx.logger,
     ttlMin,

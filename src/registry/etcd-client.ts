@@ -1,0 +1,142 @@
+/**
+ * The etcd connection of the etcd registry backend: the `etcd3` client with a
+ * deadline on every unary call, bounded retries, a small per-member circuit
+ * breaker, and the mapping of client errors to SKY_ERR_REGISTRY_UNAVAILABLE
+ * with a message that says what is wrong (no quorum, unreachable, refused).
+ *
+ * `etcd3` (and gRPC under it) is loaded on first use, so a server that runs
+ * the embedded backend never pays for it.
+ */
+import type { Etcd3, IOptions } from 'etcd3';
+import { SkyError } from '../errors.js';
+
+type EtcdModule = typeof import('etcd3');
+let mod: EtcdModule | undefined;
+
+/** Loads `etcd3` once. */
+export async function loadEtcd(): Promise<EtcdModule> {
+  mod ??= await import('etcd3');
+  return mod;
+}
+
+export interface EtcdConnection {
+  /** host:port, http://host:port or https://host:port of each member. */
+  endpoints: string[];
+  /** PEM contents (already read from their files). */
+  tls?: { ca?: Buffer; cert?: Buffer; key?: Buffer };
+  auth?: { username: string; password: string };
+  /** Deadline of every unary call (the whole call, retries included). */
+  callTimeoutMs: number;
+}
+
+interface PolicyContext {
+  signal: AbortSignal;
+}
+type Policy = NonNullable<NonNullable<IOptions['faultHandling']>['global']>;
+const never = new AbortController().signal;
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms).unref());
+
+/**
+ * Per member: after 3 consecutive transient failures the member is skipped for
+ * a second, so calls go to the others at once instead of waiting on a dead one.
+ */
+class MemberBreaker {
+  private failures = 0;
+  private openUntil = 0;
+
+  constructor(private readonly host: string) {}
+
+  async execute<T>(fn: (ctx: PolicyContext) => PromiseLike<T> | T): Promise<T> {
+    if (Date.now() < this.openUntil) throw new Error(`etcd member ${this.host} skipped after repeated failures`);
+    try {
+      const r = await fn({ signal: never });
+      this.failures = 0;
+      return r;
+    } catch (err) {
+      if (mod && err instanceof Error && mod.isRecoverableError(err) && ++this.failures >= 3) {
+        this.failures = 0;
+        this.openUntil = Date.now() + 1000;
+      }
+      throw err;
+    }
+  }
+}
+
+/**
+ * Whole calls: retried (on another member) only when the member could not be
+ * reached at all, so a write is not sent twice after an ambiguous failure.
+ */
+const retryUnreachable = {
+  async execute<T>(fn: (ctx: PolicyContext) => PromiseLike<T> | T): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await fn({ signal: never });
+      } catch (err) {
+        if (attempt >= 3 || !(mod && err instanceof mod.GRPCUnavailableError)) throw err;
+        await sleep(20 * (attempt + 1));
+      }
+    }
+  },
+};
+
+/** A connected (lazily dialing) client. Call `loadEtcd()` first. */
+export function connect(c: EtcdConnection): Etcd3 {
+  if (!mod) throw new Error('loadEtcd() must run before connect()');
+  const opts: IOptions = {
+    hosts: c.endpoints,
+    defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + c.callTimeoutMs }),
+    faultHandling: {
+      global: retryUnreachable as unknown as Policy,
+      host: (h: string) => new MemberBreaker(h) as unknown as Policy,
+    },
+    // Find a dead peer on a silent connection (etcd allows pings every 5 s or more).
+    grpcOptions: { 'grpc.keepalive_time_ms': 10_000, 'grpc.keepalive_timeout_ms': 5_000, 'grpc.keepalive_permit_without_calls': 1 },
+  };
+  if (c.tls?.ca) opts.credentials = { rootCertificate: c.tls.ca, privateKey: c.tls.key, certChain: c.tls.cert };
+  if (c.auth) opts.auth = { username: c.auth.username, password: c.auth.password };
+  return new mod.Etcd3(opts);
+}
+
+/** Rejects with `onTimeout()` when `p` has not settled within `ms`. */
+export function withDeadline<T>(p: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const t = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(onTimeout()), ms);
+  });
+  return Promise.race([p, t]).finally(() => clearTimeout(timer));
+}
+
+/** Thrown by withDeadline for the registry's own deadline. */
+export class DeadlineError extends Error {
+  constructor(readonly ms: number) {
+    super(`no answer from etcd within ${ms} ms`);
+  }
+}
+
+/** True for errors that say etcd (or the network to it) failed, not the request. */
+export function isTransient(err: unknown): boolean {
+  if (err instanceof DeadlineError) return true;
+  if (!mod || !(err instanceof Error)) return false;
+  return mod.isRecoverableError(err) || err instanceof mod.GRPCUnavailableError || /skipped after repeated failures/.test(err.message);
+}
+
+/**
+ * The SkyError for an etcd failure during `what` (e.g. "register u1"). Every
+ * transient failure says "no quorum": either the members cannot be reached or
+ * they could not commit (no leader) within the deadline.
+ */
+export function unavailable(err: unknown, what: string, c: EtcdConnection): SkyError {
+  const msg = err instanceof Error ? err.message : String(err);
+  if (err instanceof SkyError) return err;
+  let text: string;
+  if (err instanceof DeadlineError || (mod && err instanceof mod.GRPCDeadlineExceededError)) {
+    text = `the registry has no quorum: etcd did not commit "${what}" within ${c.callTimeoutMs} ms (is a majority of the etcd members up?)`;
+  } else if (isTransient(err)) {
+    text = `the registry has no quorum: cannot reach etcd at ${c.endpoints.join(', ')} to ${what} (${msg})`;
+  } else if (mod && (err instanceof mod.EtcdAuthenticationFailedError || err instanceof mod.EtcdPermissionDeniedError)) {
+    text = `etcd refused "${what}": ${msg} (check registry.auth and the user's role on the prefix)`;
+  } else {
+    text = `etcd failed to ${what}: ${msg}`;
+  }
+  return new SkyError('SKY_ERR_REGISTRY_UNAVAILABLE', text, { cause: err });
+}

@@ -1,0 +1,61 @@
+/**
+ * The etcd leases behind registrations with a TTL. Unlike etcd3's `Lease`
+ * object (which keeps one lease alive forever from one process), these are
+ * plain lease IDs stored with the key, so any node can renew or revoke them:
+ * a heartbeat may reach a different node from the registration.
+ *
+ * - grant: a lease of `ttl` seconds (etcd raises tiny TTLs to its minimum;
+ *   the stored absolute expiry still hides the record on time).
+ * - keepAlive: one keepalive on etcd's LeaseKeepAlive stream; false when etcd
+ *   says the lease no longer exists (the caller then grants a new one).
+ * - revokeLater: best effort, in the background. A lease that outlives its
+ *   key holds nothing and expires by itself.
+ */
+import type { Etcd3, ILeaseKeepAliveResponse } from 'etcd3';
+import { DeadlineError, withDeadline } from './etcd-client.js';
+
+export class EtcdLeases {
+  private closed = false;
+
+  constructor(
+    private readonly client: Etcd3,
+    /** Runs an etcd call under the registry's deadline and error mapping. */
+    private readonly call: <R>(p: Promise<R>) => Promise<R>,
+    private readonly timeoutMs: number,
+  ) {}
+
+  async grant(ttl: number): Promise<string> {
+    const res = await this.call(this.client.leaseClient.leaseGrant({ TTL: Math.max(1, ttl) }));
+    return String(res.ID);
+  }
+
+  async keepAlive(id: string): Promise<boolean> {
+    const open = this.client.leaseClient.leaseKeepAlive();
+    const stream = await this.call(open);
+    try {
+      const answer = new Promise<ILeaseKeepAliveResponse>((resolve, reject) => {
+        stream.on('data', resolve);
+        stream.on('error', reject);
+        stream.on('end', () => reject(new Error('the lease keepalive stream ended without an answer')));
+        stream.write({ ID: id });
+      });
+      const res = await this.call(withDeadline(answer, this.timeoutMs, () => new DeadlineError(this.timeoutMs)));
+      return Number(res.TTL) > 0;
+    } finally {
+      try {
+        stream.end();
+      } catch {
+        // already closed
+      }
+    }
+  }
+
+  revokeLater(id: string): void {
+    if (this.closed || id === '0') return;
+    this.call(this.client.leaseClient.leaseRevoke({ ID: id })).catch(() => undefined);
+  }
+
+  close(): void {
+    this.closed = true;
+  }
+}

@@ -1,0 +1,310 @@
+/**
+ * The in-memory copy of the etcd prefix that every DNS lookup on this node
+ * reads. Sync = list the services and callbacks at one revision R (paged),
+ * build a fresh MemoryIndex, swap it in whole, then watch from R+1. The swap
+ * is synchronous, so a reader sees either the old copy or the new one, never
+ * a half-built one; the events it emits are the difference between the two.
+ *
+ * Any watch failure (the member went away, the stream broke, or etcd
+ * cancelled the watch because R was compacted) starts a new sync, retried
+ * with backoff until etcd answers; meanwhile reads keep using the last copy,
+ * which still hides records as their absolute expiry passes.
+ *
+ * Every applied change bumps `version` and is announced: a put of a new
+ * registration is `put` (after `expire`/`remove` of the one it replaced), a
+ * put with the same `gen` is `refresh`, a delete is `expire` when the record's
+ * expiry has passed on this node's clock (the sweeper's or the lease's delete)
+ * and `remove` otherwise (a DELETE).
+ */
+import type { Etcd3, IEvent, IKeyValue, IWatchResponse, Watcher } from 'etcd3';
+import type { Clock } from '../clock.js';
+import type { Logger } from '../logger.js';
+import { decodeCallback, decodeService, text, type KeyLayout, type ServiceEntry } from './etcd-codec.js';
+import { withDeadline, DeadlineError } from './etcd-client.js';
+import { MemoryIndex } from './memory-index.js';
+import { uuidKey } from './names.js';
+import type { Callback, RegistryEvent, StoredService } from './types.js';
+
+export interface MirrorOptions {
+  client: Etcd3;
+  keys: KeyLayout;
+  clock: Clock;
+  logger: Logger;
+  zone?: string;
+  /** Deadline of each list call. */
+  callTimeoutMs: number;
+  /** Called with every change, in commit order. */
+  emit: (ev: RegistryEvent) => void;
+  /** Called after every applied batch or swap (the sweeper reschedules). */
+  changed: () => void;
+  /** Says why etcd failed, for log lines. */
+  describe: (err: unknown) => string;
+}
+
+interface Snapshot {
+  rev: number;
+  services: Map<string, ServiceEntry>;
+  callbacks: Map<string, Callback>;
+}
+
+const PAGE = 500;
+
+/** The smallest key after every key that starts with `p`. */
+function prefixEnd(p: string): Buffer {
+  const b = Buffer.from(p);
+  b[b.length - 1]! += 1; // prefixes end in '/', never 0xff
+  return b;
+}
+
+export class EtcdMirror {
+  index = new MemoryIndex();
+  private entries = new Map<string, ServiceEntry>();
+  version = 0;
+  /** Highest revision applied: every change up to it is in the copy. */
+  applied = 0;
+  synced = false;
+  private watcher: Watcher | undefined;
+  private syncing = false;
+  private closed = false;
+  private wake: (() => void) | undefined;
+  private readonly waiters = new Set<{ rev: number; done: (ok: boolean) => void }>();
+  private readonly syncedWaiters: Array<() => void> = [];
+
+  constructor(private readonly o: MirrorOptions) {}
+
+  /** Starts syncing in the background; `whenSynced()` resolves after the first full list. */
+  start(): void {
+    void this.sync('start');
+  }
+
+  whenSynced(): Promise<void> {
+    return this.synced ? Promise.resolve() : new Promise((r) => this.syncedWaiters.push(r));
+  }
+
+  entry(uuid: string): ServiceEntry | undefined {
+    return this.entries.get(uuidKey(uuid));
+  }
+
+  /** Resolves true once revision `rev` is applied, false after `ms` or on close. */
+  waitFor(rev: number, ms: number): Promise<boolean> {
+    if (this.applied >= rev) return Promise.resolve(true);
+    if (this.closed) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const w = {
+        rev,
+        done: (ok: boolean) => {
+          clearTimeout(t);
+          this.waiters.delete(w);
+          resolve(ok);
+        },
+      };
+      const t = setTimeout(() => w.done(false), ms);
+      this.waiters.add(w);
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.wake?.();
+    for (const w of [...this.waiters]) w.done(false);
+    await this.stopWatch();
+  }
+
+  // ---- sync: list, swap, watch ----
+
+  private async sync(reason: string): Promise<void> {
+    if (this.syncing || this.closed) return;
+    this.syncing = true;
+    await this.stopWatch();
+    const log = this.o.logger;
+    for (let attempt = 0, delay = 250; !this.closed; attempt++, delay = Math.min(delay * 2, 5000)) {
+      try {
+        const snap = await this.list();
+        if (this.closed) break;
+        this.swap(snap);
+        this.watch(snap.rev + 1);
+        if (attempt > 0 || reason !== 'start') log.info({ revision: snap.rev, services: this.entries.size, reason }, 'registry mirror synced from etcd');
+        break;
+      } catch (err) {
+        const msg = `cannot list the registry from etcd (${this.o.describe(err)}); retrying in ${delay} ms, DNS answers from ${this.synced ? 'the last copy' : 'an empty registry (not ready)'}`;
+        if (attempt === 0 || attempt % 10 === 0) log.warn({ attempt, reason }, msg);
+        else log.debug({ attempt, reason }, msg);
+        await new Promise<void>((r) => {
+          const t = setTimeout(r, delay);
+          this.wake = () => {
+            clearTimeout(t);
+            r();
+          };
+        });
+        this.wake = undefined;
+      }
+    }
+    this.syncing = false;
+  }
+
+  /** Every key under `prefix` at revision `rev` (0: now), in pages. */
+  private async rangeAll(prefix: string, rev: number): Promise<{ rev: number; kvs: IKeyValue[] }> {
+    const kvs: IKeyValue[] = [];
+    const end = prefixEnd(prefix);
+    let from = Buffer.from(prefix);
+    for (;;) {
+      const p = this.o.client.kv.range({ key: from, range_end: end, limit: PAGE, revision: rev || undefined });
+      const res = await withDeadline(p, this.o.callTimeoutMs, () => new DeadlineError(this.o.callTimeoutMs));
+      rev ||= Number(res.header.revision);
+      kvs.push(...res.kvs);
+      if (!res.more || res.kvs.length === 0) return { rev, kvs };
+      from = Buffer.concat([res.kvs[res.kvs.length - 1]!.key, Buffer.from([0])]);
+    }
+  }
+
+  private async list(): Promise<Snapshot> {
+    const s = await this.rangeAll(this.o.keys.services, 0);
+    const c = await this.rangeAll(this.o.keys.callbacks, s.rev);
+    const snap: Snapshot = { rev: s.rev, services: new Map(), callbacks: new Map() };
+    for (const kv of s.kvs) {
+      const e = this.toEntry(kv);
+      if (e) snap.services.set(uuidKey(e.rec.UUID), e);
+    }
+    for (const kv of c.kvs) {
+      const cb = this.toCallback(kv);
+      if (cb) snap.callbacks.set(uuidKey(cb.UUID), cb);
+    }
+    return snap;
+  }
+
+  /** Replaces the copy in one step and announces the difference. */
+  private swap(snap: Snapshot): void {
+    const now = this.o.clock.now();
+    const events: RegistryEvent[] = [];
+    let changes = 0;
+    for (const [id, old] of this.entries) {
+      if (snap.services.has(id)) continue;
+      events.push(this.gone(old.rec, now));
+      changes++;
+    }
+    for (const [id, e] of snap.services) {
+      const old = this.entries.get(id);
+      if (old && old.raw === e.raw) continue;
+      changes++;
+      if (old && old.gen === e.gen) events.push({ kind: 'refresh', service: e.rec });
+      else {
+        if (old) events.push(this.gone(old.rec, now));
+        events.push({ kind: 'put', service: e.rec });
+      }
+    }
+    const cbBefore = JSON.stringify([...this.index.callbackMap]);
+    const index = new MemoryIndex();
+    for (const e of snap.services.values()) index.set(e.rec);
+    for (const [id, cb] of snap.callbacks) index.callbackMap.set(id, cb);
+    if (JSON.stringify([...index.callbackMap]) !== cbBefore) changes++;
+    this.index = index;
+    this.entries = snap.services;
+    this.version += changes;
+    this.synced = true;
+    this.advance(snap.rev);
+    for (const r of this.syncedWaiters.splice(0)) r();
+    for (const ev of events) this.o.emit(ev);
+    this.o.changed();
+  }
+
+  private watch(from: number): void {
+    const w = this.o.client.watch().prefix(this.o.keys.root + '/').startRevision(String(from)).watcher();
+    this.watcher = w;
+    w.on('data', (res: IWatchResponse) => {
+      if (this.watcher === w) this.onWatch(res);
+    });
+    const broken = (why: string) => (err: Error) => {
+      if (this.watcher !== w || this.closed) return;
+      this.o.logger.warn({ err: err.message, revision: this.applied }, `registry watch ${why}; re-listing from etcd`);
+      void this.sync(`watch ${why}`);
+    };
+    w.on('disconnected', broken('disconnected'));
+    w.on('error', broken('failed or was compacted'));
+  }
+
+  private async stopWatch(): Promise<void> {
+    const w = this.watcher;
+    this.watcher = undefined;
+    if (w) await withDeadline(w.cancel(), 1000, () => new DeadlineError(1000)).catch(() => undefined);
+  }
+
+  // ---- applying watched changes ----
+
+  private onWatch(res: IWatchResponse): void {
+    if (res.events.length === 0) {
+      this.advance(Number(res.header.revision)); // progress notification: nothing older is pending
+      return;
+    }
+    let rev = this.applied;
+    for (const ev of res.events) {
+      this.apply(ev);
+      rev = Math.max(rev, Number(ev.kv.mod_revision));
+    }
+    this.advance(rev);
+    this.o.changed();
+  }
+
+  private apply(ev: IEvent): void {
+    const key = text(ev.kv.key);
+    const { services, callbacks } = this.o.keys;
+    if (key.startsWith(services)) {
+      const id = key.slice(services.length);
+      const e = ev.type === 'Put' ? this.toEntry(ev.kv) : undefined;
+      if (e && uuidKey(e.rec.UUID) === id) this.putEntry(id, e);
+      else this.deleteEntry(id);
+    } else if (key.startsWith(callbacks)) {
+      const id = key.slice(callbacks.length);
+      const cb = ev.type === 'Put' ? this.toCallback(ev.kv) : undefined;
+      if (cb && uuidKey(cb.UUID) === id) this.index.callbackMap.set(id, cb);
+      else if (!this.index.callbackMap.delete(id)) return;
+      this.version++;
+    }
+  }
+
+  private putEntry(id: string, e: ServiceEntry): void {
+    const prev = this.entries.get(id);
+    this.entries.set(id, e);
+    this.index.set(e.rec);
+    this.version++;
+    if (prev && prev.gen === e.gen) {
+      this.o.emit({ kind: 'refresh', service: e.rec });
+      return;
+    }
+    if (prev) this.o.emit(this.gone(prev.rec, this.o.clock.now()));
+    this.o.emit({ kind: 'put', service: e.rec });
+  }
+
+  private deleteEntry(id: string): void {
+    const prev = this.entries.get(id);
+    if (!prev) return;
+    this.entries.delete(id);
+    this.index.delete(id);
+    this.version++;
+    this.o.emit(this.gone(prev.rec, this.o.clock.now()));
+  }
+
+  private gone(rec: StoredService, now: number): RegistryEvent {
+    return { kind: rec.expiresAt <= now ? 'expire' : 'remove', service: rec };
+  }
+
+  private advance(rev: number): void {
+    if (rev > this.applied) this.applied = rev;
+    for (const w of [...this.waiters]) if (w.rev <= this.applied) w.done(true);
+  }
+
+  private toEntry(kv: IKeyValue): ServiceEntry | undefined {
+    const raw = text(kv.value);
+    const d = decodeService(raw, this.o.zone);
+    if (!d) {
+      this.o.logger.warn({ key: text(kv.key) }, 'ignoring a value under the services prefix that is not a SkyDNS service');
+      return undefined;
+    }
+    return { rec: d.rec, gen: d.gen, mod: Number(kv.mod_revision), lease: kv.lease || '0', raw };
+  }
+
+  private toCallback(kv: IKeyValue): Callback | undefined {
+    const cb = decodeCallback(text(kv.value));
+    if (!cb) this.o.logger.warn({ key: text(kv.key) }, 'ignoring a value under the callbacks prefix that is not a SkyDNS callback');
+    return cb;
+  }
+}

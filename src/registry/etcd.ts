@@ -1,0 +1,362 @@
+/**
+ * The etcd registry (backend `etcd`): for clusters of SkyDNS nodes. etcd is
+ * the Raft engine; each node is stateless and keeps an EtcdMirror of the
+ * prefix that every read uses (DNS never waits on etcd).
+ *
+ * Writes: any node accepts them. Each is a conditional etcd transaction
+ * (etcd-txn.ts), serialised per key on this node, and resolves once etcd has
+ * committed it AND this node's mirror has applied it (read-your-writes). A
+ * registration with a TTL holds an etcd lease of that TTL; a heartbeat keeps
+ * the lease alive (or replaces it when the TTL changes) and stores the new
+ * absolute expiry. etcd unreachable or without quorum: writes reject with
+ * SKY_ERR_REGISTRY_UNAVAILABLE (the API's 503) after at most a few call
+ * deadlines; reads go on from the mirror.
+ *
+ * Expiry: reads hide a record once `expiresAt <= clock.now()`. The sweeper (a
+ * timer on the injected clock) then deletes it from etcd with a compare on its
+ * mod_revision, so of all the nodes that try, one succeeds; every node's
+ * mirror then announces `expire`. The lease is the backstop that removes
+ * records when no SkyDNS node is running.
+ *
+ * Start: `start()` resolves once the first full list is in, or after
+ * `dialTimeoutMs` without one; the node then keeps retrying with backoff (and
+ * logs it), `ready()` stays false, writes are refused and DNS answers from an
+ * empty registry until the list arrives.
+ */
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import type { Etcd3 } from 'etcd3';
+import type { Clock, Timer } from '../clock.js';
+import { SkyError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import { connect, DeadlineError, loadEtcd, unavailable, withDeadline, type EtcdConnection } from './etcd-client.js';
+import { callbackKey, encodeService, decodeService, keyLayout, serviceKey, type KeyLayout, type ServiceEntry } from './etcd-codec.js';
+import { CallbackElection, type CallbackLeadership } from './etcd-election.js';
+import { EtcdMirror } from './etcd-mirror.js';
+import { ABSENT, casLoop, KeyedLock, type KeyState } from './etcd-txn.js';
+import { EtcdLeases } from './etcd-leases.js';
+import { DEFAULT_TTL_MAX, DEFAULT_TTL_MIN, validateCallback, validateService, validateTtl, type ValidationOptions } from './names.js';
+import type { Callback, Registry, RegistryEvent, Service, ServicePattern, StoredService } from './types.js';
+
+export interface EtcdOptions {
+  endpoints: string[];
+  /** Key prefix (default /skydns). */
+  prefix?: string;
+  /** PEM file paths (absolute: the factory resolves them). */
+  tls?: { ca?: string; cert?: string; key?: string };
+  auth?: { username: string; password: string };
+  /** How long start() waits for the first full list (default 5000). */
+  dialTimeoutMs?: number;
+  /** Deadline of each etcd call (default 3000). */
+  callTimeoutMs?: number;
+  clock: Clock;
+  logger: Logger;
+  ttlMin?: number;
+  ttlMax?: number;
+  zone?: string;
+  /** Lease TTL of the callback election, seconds (default 5). */
+  electionTtl?: number;
+}
+
+const MAX_SLEEP_MS = 3_600_000;
+const stored = (s: Service, expiresAt: number): StoredService => Object.freeze({ ...s, expiresAt });
+const notFound = (what: string, id: string): SkyError => new SkyError('SKY_ERR_REGISTRY_NOT_FOUND', `no ${what} with UUID ${id}`, { path: 'UUID' });
+
+export class EtcdRegistry implements Registry, CallbackLeadership {
+  private readonly keys: KeyLayout;
+  private readonly conn: EtcdConnection;
+  private readonly vopts: ValidationOptions;
+  private readonly listeners = new Set<(ev: RegistryEvent) => void>();
+  private readonly locks = new KeyedLock();
+  private readonly inflight = new Set<Promise<unknown>>();
+  private client: Etcd3 | undefined;
+  private mirror: EtcdMirror | undefined;
+  private leases: EtcdLeases | undefined;
+  private election: CallbackElection | undefined;
+  private state: 'new' | 'started' | 'closed' = 'new';
+  private lastWrite = 0;
+  private timer: Timer | undefined;
+  private timerAt = Infinity;
+
+  constructor(private readonly o: EtcdOptions) {
+    if (o.endpoints.length === 0) throw new SkyError('SKY_ERR_CONFIG_INVALID', 'registry.endpoints needs at least one etcd endpoint', { path: 'registry.endpoints' });
+    this.keys = keyLayout(o.prefix ?? '/skydns');
+    this.vopts = { ttlMin: o.ttlMin ?? DEFAULT_TTL_MIN, ttlMax: o.ttlMax ?? DEFAULT_TTL_MAX, zone: o.zone };
+    const read = (f: string | undefined, what: string): Buffer | undefined => {
+      if (f === undefined) return undefined;
+      try {
+        return readFileSync(f);
+      } catch (err) {
+        throw new SkyError('SKY_ERR_CONFIG_INVALID', `cannot read the etcd TLS ${what} ${f}: ${(err as Error).message}`, { path: `registry.tls.${what}` });
+      }
+    };
+    const tls = o.tls ? { ca: read(o.tls.ca, 'ca'), cert: read(o.tls.cert, 'cert'), key: read(o.tls.key, 'key') } : undefined;
+    this.conn = { endpoints: o.endpoints, tls, auth: o.auth, callTimeoutMs: o.callTimeoutMs ?? 3000 };
+  }
+
+  get version(): number {
+    return this.mirror?.version ?? 0;
+  }
+
+  ready(): boolean {
+    return this.state === 'started' && (this.mirror?.synced ?? false);
+  }
+
+  async start(): Promise<void> {
+    if (this.state !== 'new') throw new SkyError('SKY_ERR_REGISTRY_UNAVAILABLE', 'the registry was already started');
+    await loadEtcd();
+    this.state = 'started';
+    const client = (this.client = connect(this.conn));
+    const log = this.o.logger;
+    this.leases = new EtcdLeases(client, (p) => this.call(p, 'manage a lease'), this.conn.callTimeoutMs);
+    this.mirror = new EtcdMirror({
+      client, keys: this.keys, clock: this.o.clock, logger: log, zone: this.o.zone, callTimeoutMs: this.conn.callTimeoutMs,
+      emit: (ev) => this.emit(ev),
+      changed: () => this.schedule(),
+      describe: (err) => unavailable(err, 'list the registry', this.conn).message,
+    });
+    this.mirror.start();
+    this.election = new CallbackElection(client, this.keys.electionNamespace, `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`, this.o.electionTtl ?? 5, log);
+    this.election.start();
+    const wait = this.o.dialTimeoutMs ?? 5000;
+    let t: NodeJS.Timeout | undefined;
+    await Promise.race([this.mirror.whenSynced(), new Promise((r) => (t = setTimeout(r, wait)))]);
+    clearTimeout(t);
+    if (this.mirror.synced) {
+      log.info({ endpoints: this.conn.endpoints, prefix: this.keys.root, services: this.mirror.index.size }, 'registry mirror loaded from etcd');
+    } else {
+      log.warn({ endpoints: this.conn.endpoints }, `no full list from etcd within ${wait} ms; still retrying in the background: not ready, writes refused and DNS answers from an empty registry until it arrives`);
+    }
+  }
+
+  // ---- reads: synchronous, from the mirror ----
+
+  get(uuid: string): StoredService | undefined {
+    return this.mirror?.index.get(uuid, this.o.clock.now());
+  }
+  query(p: ServicePattern): StoredService[] {
+    return this.mirror?.index.query(p, this.o.clock.now()) ?? [];
+  }
+  list(): StoredService[] {
+    return this.mirror?.index.list(this.o.clock.now()) ?? [];
+  }
+  countBy(field: 'region' | 'environment'): Record<string, number> {
+    return this.mirror?.index.countBy(field, this.o.clock.now()) ?? {};
+  }
+  callbacks(): Callback[] {
+    return [...(this.mirror?.index.callbackMap.values() ?? [])];
+  }
+  onChange(fn: (ev: RegistryEvent) => void): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+  isCallbackLeader(): boolean {
+    return this.election?.isLeader() ?? false;
+  }
+  onCallbackLeadership(fn: (leader: boolean) => void): () => void {
+    if (!this.election) throw new SkyError('SKY_ERR_REGISTRY_UNAVAILABLE', 'the registry has not been started');
+    return this.election.onChange(fn);
+  }
+
+  // ---- writes ----
+
+  async put(s: Service): Promise<StoredService> {
+    const svc = validateService(s, this.vopts);
+    return this.write(serviceKey(this.keys, svc.UUID), async (key, m, leases) => {
+      const now = this.o.clock.now();
+      const rec = stored(svc, svc.NoExpire ? Infinity : now + svc.TTL * 1000);
+      const gen = randomUUID();
+      const value = encodeService(rec, gen);
+      let lease: string | undefined;
+      try {
+        const r = await casLoop<undefined>(this.client!, (p) => this.call(p, `register ${svc.UUID}`), key, this.guess(svc.UUID), async (cur) => {
+          const d = cur.raw === undefined ? undefined : decodeService(cur.raw, this.o.zone);
+          if (d && d.rec.expiresAt > now) return { reject: new SkyError('SKY_ERR_REGISTRY_EXISTS', `a service with UUID ${svc.UUID} is already registered`, { path: 'UUID' }) };
+          if (!svc.NoExpire) lease ??= await leases.grant(svc.TTL);
+          return { ops: [{ request_put: { key: Buffer.from(key), value: Buffer.from(value), lease: lease ?? '0' } }], result: undefined, value };
+        });
+        await this.applied(m, r.revision);
+      } catch (err) {
+        if (lease) leases.revokeLater(lease);
+        throw err;
+      }
+      const e = m.entry(svc.UUID);
+      return e && e.gen === gen ? e.rec : rec;
+    });
+  }
+
+  async refresh(uuid: string, ttl?: number): Promise<StoredService> {
+    if (ttl !== undefined) validateTtl(ttl, this.vopts);
+    return this.write(serviceKey(this.keys, uuid), async (key, m, leases) => {
+      const now = this.o.clock.now();
+      let fresh: string | undefined;
+      const r = await casLoop<{ rec: StoredService; gen: string; old: string; lease: string }>(this.client!, (p) => this.call(p, `refresh ${uuid}`), key, this.guess(uuid), async (cur) => {
+        const d = cur.raw === undefined ? undefined : decodeService(cur.raw, this.o.zone);
+        if (!d || d.rec.expiresAt <= now) return { reject: notFound('live service', uuid) };
+        const t = ttl ?? d.rec.TTL;
+        const rec = stored({ ...d.rec, TTL: t }, d.rec.expiresAt === Infinity ? Infinity : now + t * 1000);
+        let lease = '0';
+        if (rec.expiresAt !== Infinity) {
+          // Same TTL: keep the lease alive. New TTL (or a lease gone already): a new lease.
+          if (t === d.rec.TTL && cur.lease !== '0' && (await leases.keepAlive(cur.lease))) lease = cur.lease;
+          else lease = fresh ??= await leases.grant(t);
+        }
+        const value = encodeService(rec, d.gen);
+        return { ops: [{ request_put: { key: Buffer.from(key), value: Buffer.from(value), lease } }], result: { rec, gen: d.gen, old: cur.lease, lease }, value };
+      });
+      const { rec, gen, old, lease } = r.result;
+      if (old !== '0' && old !== lease) leases.revokeLater(old);
+      if (fresh && fresh !== lease) leases.revokeLater(fresh);
+      await this.applied(m, r.revision);
+      const e = m.entry(uuid);
+      return e && e.gen === gen && e.rec.expiresAt === rec.expiresAt ? e.rec : rec;
+    });
+  }
+
+  async remove(uuid: string): Promise<StoredService> {
+    return this.write(serviceKey(this.keys, uuid), async (key, m, leases) => {
+      const now = this.o.clock.now();
+      const r = await casLoop<{ rec: StoredService; lease: string }>(this.client!, (p) => this.call(p, `remove ${uuid}`), key, this.guess(uuid), (cur) => {
+        const d = cur.raw === undefined ? undefined : decodeService(cur.raw, this.o.zone);
+        if (!d || d.rec.expiresAt <= now) return { reject: notFound('live service', uuid) };
+        return { ops: [{ request_delete_range: { key: Buffer.from(key) } }], result: { rec: d.rec, lease: cur.lease } };
+      });
+      if (r.result.lease !== '0') leases.revokeLater(r.result.lease);
+      await this.applied(m, r.revision);
+      return r.result.rec;
+    });
+  }
+
+  async putCallback(input: Callback): Promise<Callback> {
+    const cb = Object.freeze(validateCallback(input));
+    return this.write(callbackKey(this.keys, cb.UUID), async (key, m) => {
+      const res = await this.call(this.client!.kv.put({ key: Buffer.from(key), value: Buffer.from(JSON.stringify(cb)) }), `store callback ${cb.UUID}`);
+      await this.applied(m, Number(res.header.revision));
+      return cb;
+    });
+  }
+
+  async removeCallback(id: string): Promise<Callback> {
+    return this.write(callbackKey(this.keys, id), async (key, m) => {
+      const res = await this.call(this.client!.kv.deleteRange({ key: Buffer.from(key), prev_kv: true }), `remove callback ${id}`);
+      const prev = res.prev_kvs[0];
+      if (!prev) throw notFound('callback', id);
+      await this.applied(m, Number(res.header.revision));
+      return Object.freeze(JSON.parse(prev.value.toString('utf8')) as Callback);
+    });
+  }
+
+  async flush(): Promise<void> {
+    while (this.inflight.size) await Promise.allSettled([...this.inflight]);
+    if (this.mirror && this.lastWrite > this.mirror.applied) await this.mirror.waitFor(this.lastWrite, this.conn.callTimeoutMs);
+  }
+
+  async close(): Promise<void> {
+    if (this.state === 'closed') return;
+    const started = this.state === 'started';
+    this.state = 'closed';
+    this.timer?.cancel();
+    this.timer = undefined;
+    if (!started) return;
+    await this.flush();
+    await this.election?.close(this.conn.callTimeoutMs);
+    await this.mirror?.close();
+    this.leases?.close();
+    this.client?.close();
+  }
+
+  // ---- internals ----
+
+  /** Runs a write: refused unless started and synced; serialised per key; tracked for flush(). */
+  private write<T>(key: string, fn: (key: string, m: EtcdMirror, leases: EtcdLeases) => Promise<T>): Promise<T> {
+    if (this.state === 'closed') return Promise.reject(new SkyError('SKY_ERR_REGISTRY_CLOSED', 'the registry is closed'));
+    if (this.state !== 'started') return Promise.reject(new SkyError('SKY_ERR_REGISTRY_UNAVAILABLE', 'the registry has not been started'));
+    const m = this.mirror!;
+    if (!m.synced) {
+      return Promise.reject(new SkyError('SKY_ERR_REGISTRY_UNAVAILABLE', `the registry has no quorum: it has not synced with etcd at ${this.conn.endpoints.join(', ')} yet (still retrying)`));
+    }
+    const p = this.locks.run(key, () => fn(key, m, this.leases!));
+    this.track(p);
+    return p;
+  }
+
+  private track(p: Promise<unknown>): void {
+    const t = p.then(() => undefined, () => undefined).finally(() => this.inflight.delete(t));
+    this.inflight.add(t);
+  }
+
+  /** An etcd call under the deadline, its failure mapped to SKY_ERR_REGISTRY_UNAVAILABLE. */
+  private async call<R>(p: Promise<R>, what: string): Promise<R> {
+    try {
+      return await withDeadline(p, this.conn.callTimeoutMs, () => new DeadlineError(this.conn.callTimeoutMs));
+    } catch (err) {
+      p.catch(() => undefined);
+      throw unavailable(err, what, this.conn);
+    }
+  }
+
+  private guess(uuid: string): KeyState {
+    const e = this.mirror?.entry(uuid);
+    return e ? { mod: e.mod, raw: e.raw, lease: e.lease } : ABSENT;
+  }
+
+  /** Waits until this node's mirror shows the write (committed either way: a slow watch only delays it). */
+  private async applied(m: EtcdMirror, rev: number): Promise<void> {
+    if (rev > this.lastWrite) this.lastWrite = rev;
+    if (!(await m.waitFor(rev, this.conn.callTimeoutMs)) && this.state !== 'closed') {
+      this.o.logger.warn({ revision: rev, applied: m.applied }, 'a committed write is not in this node\'s mirror yet (watch lagging or re-listing)');
+    }
+  }
+
+  private emit(ev: RegistryEvent): void {
+    for (const fn of [...this.listeners]) {
+      try {
+        fn(ev);
+      } catch (e) {
+        this.o.logger.error({ err: e, event: ev.kind }, 'registry change listener threw');
+      }
+    }
+  }
+
+  /** Deletes every record due at the clock's now (compare on its revision), then sleeps to the next expiry. */
+  private sweep(): void {
+    this.timer = undefined;
+    this.timerAt = Infinity;
+    const m = this.mirror;
+    if (this.state !== 'started' || !m) return;
+    for (const s of m.index.takeDue(this.o.clock.now())) {
+      const e = m.entry(s.UUID);
+      if (e && e.rec === s) this.track(this.locks.run(serviceKey(this.keys, s.UUID), () => this.expire(m, e)));
+    }
+    this.schedule();
+  }
+
+  private async expire(m: EtcdMirror, e: ServiceEntry): Promise<void> {
+    if (m.entry(e.rec.UUID)?.mod !== e.mod || this.state !== 'started') return; // changed or gone meanwhile
+    const k = Buffer.from(serviceKey(this.keys, e.rec.UUID));
+    try {
+      const res = await this.call(this.client!.kv.txn({ compare: [{ key: k, target: 2, result: 0, mod_revision: e.mod }], success: [{ request_delete_range: { key: k } }] }), `expire ${e.rec.UUID}`);
+      if (!res.succeeded) return; // another node (or a write) got there first
+      if (e.lease !== '0') this.leases?.revokeLater(e.lease);
+      await this.applied(m, Number(res.header.revision));
+    } catch (err) {
+      // Try again later (the record stays hidden meanwhile; its lease is the backstop).
+      this.o.logger.debug({ uuid: e.rec.UUID, err: (err as Error).message }, 'could not delete an expired service from etcd; will retry');
+      this.o.clock.setTimeout(() => {
+        if (this.mirror === m && m.entry(e.rec.UUID) === e) m.index.set(e.rec);
+        this.schedule();
+      }, 2000);
+    }
+  }
+
+  private schedule(): void {
+    const next = this.mirror?.index.nextExpiry();
+    if (this.state !== 'started' || next === undefined || next >= this.timerAt) return;
+    this.timer?.cancel();
+    const now = this.o.clock.now();
+    const delay = Math.min(Math.max(0, next - now), MAX_SLEEP_MS);
+    this.timerAt = now + delay;
+    this.timer = this.o.clock.setTimeout(() => this.sweep(), delay);
+  }
+}
