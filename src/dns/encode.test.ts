@@ -96,3 +96,15 @@ test('unknown types go through as RFC 3597 data; a bad record throws', () => {
   assert.equal(d.answers![0]!.type, 'TYPE65280');
   assert.throws(() => encodeResponse(question('a.b', 1), { rcode: 0, answers: [{ name: 'a..b', type: 'A', ttl: 1, data: '1.2.3.4' }] }, 512, null));
 });
+
+test('compression matches names case-insensitively in ASCII only (RFC 4343), not latin1 bytes', () => {
+  // Found by review: bytes 0xC0 and 0xE0 differ only in latin1 "case"; they are different names.
+  const q = encodeQuery({ id: 1, name: 'x.example', type: 'A' });
+  const raw = Buffer.concat([q.subarray(0, 12), Buffer.from([1, 0xc0, 7]), Buffer.from('example'), Buffer.from([0, 0, 1, 0, 1])]);
+  const h: EncodeHeader = { id: 1, opcode: 0, rd: true, cd: false, questionRaw: raw.subarray(12) };
+  const { wire } = encodeResponse(h, { rcode: 0, answers: [{ name: '\\224.example', type: 'A', ttl: 5, data: '192.0.2.1' }, { name: 'X.EXAMPLE', type: 'A', ttl: 5, data: '192.0.2.2' }] }, 512, null);
+  const owner = wire.subarray(raw.length, raw.length + 2).toString('hex');
+  assert.notEqual(owner, 'c00c', 'the \\224 owner is not a pointer to the \\192 question');
+  assert.equal(wire[raw.length], 1);
+  assert.equal(wire[raw.length + 1], 0xe0);
+});

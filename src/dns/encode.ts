@@ -73,7 +73,7 @@ class Writer {
   learnQuestion(nameBytesEnd: number): void {
     let o = 12;
     while (o < nameBytesEnd && this.buf[o] !== 0) {
-      const key = this.buf.toString('latin1', o, nameBytesEnd - 1).toLowerCase();
+      const key = asciiLower(this.buf.toString('latin1', o, nameBytesEnd - 1));
       if (!this.table.has(key)) this.table.set(key, o);
       o += this.buf[o]! + 1;
     }
@@ -92,7 +92,16 @@ function suffixKey(labels: Buffer[], from: number): string {
     const l = labels[i]!;
     s += String.fromCharCode(l.length) + l.toString('latin1');
   }
-  return s.toLowerCase();
+  return asciiLower(s);
+}
+
+/**
+ * Lowercases A-Z only. Names compare case-insensitively in ASCII alone (RFC 4343);
+ * `toLowerCase` on these byte strings would also fold latin1 bytes (0xC0 to 0xE0),
+ * making a pointer to a different name.
+ */
+function asciiLower(s: string): string {
+  return /[A-Z]/.test(s) ? s.replace(/[A-Z]+/g, (m) => m.toLowerCase()) : s;
 }
 
 function rrType(rr: RR): number {
