@@ -102,6 +102,7 @@ export async function fuzzServer(o: ServerFuzzOptions): Promise<ServerFuzzResult
     close = () => sock.close();
   } else {
     const c = await TcpClient.connect(o.host, o.port);
+    let closing = false;
     let buf = Buffer.alloc(0);
     c.sock.removeAllListeners('data');
     c.sock.on('data', (chunk: Buffer) => {
@@ -114,7 +115,6 @@ export async function fuzzServer(o: ServerFuzzOptions): Promise<ServerFuzzResult
     c.sock.on('close', () => {
       if (!closing) problem({ query: '', error: 'the server closed the fuzzing TCP connection' });
     });
-    let closing = false;
     send = (b) => {
       const f = Buffer.allocUnsafe(2 + b.length);
       f.writeUInt16BE(b.length, 0);
