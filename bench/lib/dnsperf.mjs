@@ -1,0 +1,77 @@
+/**
+ * Runs dnsperf against 127.0.0.1:port and reads its report; with a server PID, also the
+ * server's CPU time over the run (from /proc) and its RSS at the end.
+ */
+import { spawn } from 'node:child_process';
+import { cpuMicros, memory, loadavg } from './proc.mjs';
+
+function run(args, limitSeconds) {
+  return new Promise((resolve, reject) => {
+    const child = spawn('dnsperf', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const out = [];
+    let err = '';
+    child.stdout.on('data', (d) => out.push(d));
+    child.stderr.on('data', (d) => (err += d));
+    // dnsperf stops itself after -l seconds plus the -t timeout; this is the backstop.
+    const timer = setTimeout(() => child.kill('SIGKILL'), (limitSeconds + 15) * 1000);
+    child.once('error', reject);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      const text = Buffer.concat(out).toString();
+      if (code !== 0) reject(new Error(`dnsperf ${args.join(' ')} exited ${code}: ${err.trim() || text.slice(-500)}`));
+      else resolve(text);
+    });
+  });
+}
+
+const num = (text, re) => Number(re.exec(text)?.[1] ?? NaN);
+
+function parse(text) {
+  return {
+    sent: num(text, /Queries sent:\s+(\d+)/),
+    completed: num(text, /Queries completed:\s+(\d+)/),
+    lost: num(text, /Queries lost:\s+(\d+)/),
+    qps: num(text, /Queries per second:\s+([\d.]+)/),
+    runSeconds: num(text, /Run time \(s\):\s+([\d.]+)/),
+    avgMs: num(text, /Average Latency \(s\):\s+([\d.]+)/) * 1000,
+    minMs: num(text, /Average Latency \(s\):.*\(min ([\d.]+)/) * 1000,
+    maxMs: num(text, /Average Latency \(s\):.*max ([\d.]+)\)/) * 1000,
+    responseBytes: num(text, /Average packet size:.*response (\d+)/),
+    rcodes: /Response codes:\s+(.*)/.exec(text)?.[1] ?? '',
+  };
+}
+
+/** Percentile of a sorted array (nearest rank). */
+export const pct = (sorted, p) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] : NaN);
+
+/**
+ * One dnsperf run. `qps` set: open loop at that rate, with per-query latencies (-v) for
+ * percentiles; otherwise closed loop (`clients` sockets, `outstanding` in flight).
+ */
+export async function dnsperf({ port, file, seconds, clients = 4, outstanding = 50, qps, pid, maxRuns, timeout = 2 }) {
+  const args = ['-s', '127.0.0.1', '-p', String(port), '-d', file, '-e', '-c', String(clients), '-q', String(outstanding), '-t', String(timeout)];
+  if (seconds) args.push('-l', String(seconds));
+  if (maxRuns) args.push('-n', String(maxRuns));
+  if (qps) args.push('-Q', String(qps), '-v');
+  const load = loadavg();
+  const cpu0 = pid ? cpuMicros(pid) : 0;
+  const text = await run(args, seconds ?? 60);
+  const cpu1 = pid ? cpuMicros(pid) : 0;
+  const r = parse(text);
+  r.load = load;
+  r.args = args.join(' ');
+  if (pid) {
+    r.cpuUsPerQuery = (cpu1 - cpu0) / r.completed;
+    r.cpuSeconds = (cpu1 - cpu0) / 1e6;
+    Object.assign(r, memory(pid));
+  }
+  if (qps) {
+    const lat = [];
+    for (const m of text.matchAll(/^> \S+ \S+ \S+ ([\d.]+)$/gm)) lat.push(Number(m[1]) * 1000);
+    lat.sort((a, b) => a - b);
+    r.p50Ms = pct(lat, 50);
+    r.p99Ms = pct(lat, 99);
+    r.p999Ms = pct(lat, 99.9);
+  }
+  return r;
+}

@@ -1,0 +1,216 @@
+#!/usr/bin/env node
+/**
+ * The side-by-side rows: SkyDNS (authoritative, with cache, forward + cache) against bind9
+ * (`named -n 1`) and unbound (cache hits), same data, same queries, same machine, runs
+ * interleaved so each SkyDNS/bind9 and SkyDNS/unbound ratio comes from runs back to back.
+ *
+ *   node bench/suite.mjs [--services 50] [--instances 20] [--runs 3] [--duration 10]
+ *                        [--fixed-duration 5] [--qps 10000] [--out DIR]
+ *
+ * Writes DIR/suite.json and DIR/suite.md (DIR defaults to bench/results/tmp/<time>).
+ * Needs dist/ (npm run build), dnsperf, named, unbound (bench/setup.sh). Not part of npm test.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import dgram from 'node:dgram';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { instances, queryFile, zoneFile, serviceName } from './lib/data.mjs';
+import { dnsperf } from './lib/dnsperf.mjs';
+import { query } from './lib/dnswire.mjs';
+import { loadavg } from './lib/proc.mjs';
+import { putAll } from './lib/register.mjs';
+import { checkChain, startNamed, startSkydns, startUnbound, stopAll } from './lib/servers.mjs';
+import { fmt, fmtInt, machine, median, table } from './lib/stats.mjs';
+
+const { values: o } = parseArgs({
+  options: {
+    services: { type: 'string', default: '50' },
+    instances: { type: 'string', default: '20' },
+    runs: { type: 'string', default: '3' },
+    duration: { type: 'string', default: '10' },
+    'fixed-duration': { type: 'string', default: '5' },
+    qps: { type: 'string', default: '10000' },
+    clients: { type: 'string', default: '4' },
+    outstanding: { type: 'string', default: '50' },
+    'port-base': { type: 'string', default: '15300' },
+    out: { type: 'string' },
+  },
+});
+const N = Number(o.services);
+const M = Number(o.instances);
+const RUNS = Number(o.runs);
+const DURATION = Number(o.duration);
+const FIXED = Number(o['fixed-duration']);
+const QPS = Number(o.qps);
+const CLIENTS = Number(o.clients);
+const OUTSTANDING = Number(o.outstanding);
+const BASE = Number(o['port-base']);
+const OUT = o.out ?? fileURLToPath(new URL(`./results/tmp/${new Date().toISOString().replace(/[:.]/g, '-')}`, import.meta.url));
+const dir = join(OUT, 'suite');
+await mkdir(dir, { recursive: true });
+
+const say = (msg) => process.stderr.write(`[suite ${new Date().toISOString().slice(11, 19)} load ${loadavg()}] ${msg}\n`);
+
+/** Refuses to start when one of our ports is taken (we never reuse someone else's server). */
+async function assertFree(port) {
+  await new Promise((resolve, reject) => {
+    const s = createServer().once('error', () => reject(new Error(`TCP 127.0.0.1:${port} is in use; pick another --port-base`)));
+    s.listen(port, '127.0.0.1', () => s.close(resolve));
+  });
+  await new Promise((resolve, reject) => {
+    const s = dgram.createSocket('udp4').once('error', () => reject(new Error(`UDP 127.0.0.1:${port} is in use; pick another --port-base`)));
+    s.bind(port, '127.0.0.1', () => s.close(resolve));
+  });
+}
+
+const P = { named: BASE, unbound: BASE + 1, auth: BASE + 2, cache: BASE + 3, fwdCache: BASE + 4, fwd: BASE + 5, authApi: BASE + 12, cacheApi: BASE + 13 };
+for (const p of Object.values(P)) await assertFree(p);
+
+// The data set, generated once.
+const zonePath = join(dir, 'skydns.local.zone');
+const queriesPath = join(dir, 'queries.txt');
+await writeFile(zonePath, zoneFile(N, M));
+await writeFile(queriesPath, queryFile(N));
+const data = [...instances(N, M)];
+
+const rows = [
+  { id: 'bind9', label: 'bind9 `named -n 1`, authoritative', port: P.named },
+  { id: 'auth', label: 'SkyDNS authoritative (api, skydns, synth; no cache)', port: P.auth, skydns: true, api: P.authApi, chain: [{ api: { listen: `127.0.0.1:${P.authApi}` } }, 'skydns', 'synth'] },
+  { id: 'unbound', label: 'unbound cache hits (forwarding to bind9, warmed)', port: P.unbound, warm: true },
+  { id: 'cache', label: 'SkyDNS with cache (cache, api, skydns, synth)', port: P.cache, skydns: true, api: P.cacheApi, warm: true, chain: ['cache', { api: { listen: `127.0.0.1:${P.cacheApi}` } }, 'skydns', 'synth'] },
+  { id: 'fwdCache', label: 'SkyDNS forward + cache hits (upstream bind9, warmed)', port: P.fwdCache, skydns: true, warm: true, chain: ['cache', { forward: { to: [`127.0.0.1:${P.named}`] } }] },
+  { id: 'fwd', label: 'SkyDNS forward, no cache (upstream bind9; extra row, its CPU excludes bind9)', port: P.fwd, skydns: true, chain: [{ forward: { to: [`127.0.0.1:${P.named}`] } }] },
+];
+
+const result = { date: new Date().toISOString(), machine: machine(), params: { N, M, RUNS, DURATION, FIXED, QPS, CLIENTS, OUTSTANDING }, loadStart: loadavg(), rows: {} };
+
+try {
+  say(`data: ${N} services × ${M} instances; queries ${N * 5} lines (80 % SRV, 20 % A); out ${dir}`);
+  const named = await startNamed({ dir, port: P.named, zoneFile: zonePath });
+  const servers = { bind9: named, unbound: await startUnbound({ dir, port: P.unbound, upstreamPort: P.named }) };
+  for (const row of rows.filter((r) => r.skydns)) {
+    const check = await checkChain(dir, row.chain);
+    if (!check.ok) {
+      row.notRun = `not run: ${check.message}`;
+      say(`${row.id}: ${row.notRun}`);
+      continue;
+    }
+    servers[row.id] = await startSkydns({ name: row.id, dir, port: row.port, chain: row.chain });
+    if (row.api) {
+      const reg = await putAll(`http://127.0.0.1:${row.api}`, data, 64);
+      row.registration = reg;
+      say(`${row.id}: registered ${reg.count} instances in ${reg.seconds.toFixed(1)} s`);
+    }
+  }
+
+  // Every server must give the same answers: count the records and bytes of one SRV and one A answer.
+  for (const row of rows) {
+    if (row.notRun) continue;
+    const srv = await query(row.port, serviceName(1), 'SRV', { rd: true });
+    const a = await query(row.port, serviceName(1), 'A', { rd: true });
+    row.answers = { srv, a };
+    say(`${row.id}: SRV an=${srv?.an} ar=${srv?.ar} ${srv?.size} B tc=${srv?.tc}; A an=${a?.an} ${a?.size} B`);
+    if (!srv || srv.rcode !== 0 || srv.an !== M) throw new Error(`${row.id} does not answer SRV ${serviceName(1)} with ${M} records: ${JSON.stringify(srv)}`);
+  }
+
+  // Warm-up: every query once through caches, then 2 s of load for JIT and buffers (discarded).
+  for (const row of rows) {
+    if (row.notRun) continue;
+    await dnsperf({ port: row.port, file: queriesPath, maxRuns: 1, clients: 1, outstanding: 10 });
+    await dnsperf({ port: row.port, file: queriesPath, seconds: 2, clients: CLIENTS, outstanding: OUTSTANDING });
+  }
+
+  for (let run = 1; run <= RUNS; run++) {
+    for (const row of rows) {
+      if (row.notRun) continue;
+      const pid = servers[row.id].pid;
+      const sat = await dnsperf({ port: row.port, file: queriesPath, seconds: DURATION, clients: CLIENTS, outstanding: OUTSTANDING, pid });
+      const fixed = await dnsperf({ port: row.port, file: queriesPath, seconds: FIXED, clients: CLIENTS, outstanding: OUTSTANDING, qps: QPS, pid });
+      (row.runs ??= []).push({ run, sat, fixed });
+      say(`run ${run} ${row.id}: ${fmtInt(sat.qps)} QPS, lost ${sat.lost}, ${fmt(sat.cpuUsPerQuery, 1)} µs/q, avg ${fmt(sat.avgMs, 2)} ms; @${QPS}: p99 ${fmt(fixed.p99Ms, 2)} ms, lost ${fixed.lost}`);
+    }
+  }
+} finally {
+  await stopAll();
+}
+result.loadEnd = loadavg();
+
+// Medians and back-to-back ratios.
+for (const row of rows) {
+  const r = { id: row.id, label: row.label, notRun: row.notRun, answers: row.answers, registration: row.registration, runs: row.runs ?? [] };
+  if (row.runs) {
+    const m = (f) => median(row.runs.map(f));
+    r.median = {
+      qps: m((x) => x.sat.qps),
+      lost: m((x) => x.sat.lost),
+      cpuUs: m((x) => x.sat.cpuUsPerQuery),
+      avgMs: m((x) => x.sat.avgMs),
+      maxMs: m((x) => x.sat.maxMs),
+      fixedAvgMs: m((x) => x.fixed.avgMs),
+      fixedP99Ms: m((x) => x.fixed.p99Ms),
+      fixedMaxMs: m((x) => x.fixed.maxMs),
+      fixedLost: m((x) => x.fixed.lost),
+      rssMiB: m((x) => x.sat.rssMiB),
+    };
+  }
+  result.rows[row.id] = r;
+}
+function ratio(a, b, f) {
+  const ra = result.rows[a]?.runs;
+  const rb = result.rows[b]?.runs;
+  if (!ra?.length || !rb?.length) return NaN;
+  return median(ra.map((x, i) => (rb[i] ? f(x) / f(rb[i]) : NaN)));
+}
+result.ratios = {
+  authQpsVsBind9: ratio('auth', 'bind9', (x) => x.sat.qps),
+  authCpuVsBind9: ratio('auth', 'bind9', (x) => x.sat.cpuUsPerQuery),
+  cacheQpsVsUnbound: ratio('cache', 'unbound', (x) => x.sat.qps),
+  cacheCpuVsUnbound: ratio('cache', 'unbound', (x) => x.sat.cpuUsPerQuery),
+  fwdCacheQpsVsUnbound: ratio('fwdCache', 'unbound', (x) => x.sat.qps),
+  fwdCacheCpuVsUnbound: ratio('fwdCache', 'unbound', (x) => x.sat.cpuUsPerQuery),
+};
+await writeFile(join(OUT, 'suite.json'), JSON.stringify(result, null, 2));
+
+// Markdown.
+const rowsMd = Object.values(result.rows).map((r) => {
+  const ans = r.answers?.srv ? `${r.answers.srv.size} / ${r.answers.a?.size}` : '';
+  if (!r.median) return [r.label, r.notRun ?? 'not run', '', '', '', '', '', '', '', ans];
+  const x = r.median;
+  return [r.label, fmtInt(x.qps), fmtInt(x.lost), fmt(x.cpuUs, 1), `${fmt(x.avgMs, 2)} / ${fmt(x.maxMs, 1)}`, `${fmt(x.fixedAvgMs, 2)} / ${fmt(x.fixedP99Ms, 2)} / ${fmt(x.fixedMaxMs, 1)}`, fmtInt(x.fixedLost), fmt(x.rssMiB, 0), r.runs.map((y) => y.sat.load.split(' ')[0]).join(', '), ans];
+});
+const ratioMd = [
+  ['SkyDNS authoritative / bind9, QPS', fmt(result.ratios.authQpsVsBind9, 2), '≥ 0.8'],
+  ['SkyDNS authoritative / bind9, CPU µs per query', fmt(result.ratios.authCpuVsBind9, 2), '≤ 1.2'],
+  ['SkyDNS with cache / unbound, QPS', fmt(result.ratios.cacheQpsVsUnbound, 2), '≥ 0.8'],
+  ['SkyDNS with cache / unbound, CPU µs per query', fmt(result.ratios.cacheCpuVsUnbound, 2), ''],
+  ['SkyDNS forward + cache / unbound, QPS', fmt(result.ratios.fwdCacheQpsVsUnbound, 2), '≥ 0.8'],
+  ['SkyDNS forward + cache / unbound, CPU µs per query', fmt(result.ratios.fwdCacheCpuVsUnbound, 2), ''],
+];
+const perRun = [];
+for (const r of Object.values(result.rows))
+  for (const x of r.runs)
+    perRun.push([r.id, x.run, fmtInt(x.sat.qps), fmtInt(x.sat.lost), fmt(x.sat.cpuUsPerQuery, 1), fmt(x.sat.avgMs, 2), fmt(x.sat.maxMs, 1), fmt(x.fixed.p50Ms, 2), fmt(x.fixed.p99Ms, 2), fmt(x.fixed.maxMs, 1), fmtInt(x.fixed.lost), fmt(x.sat.rssMiB, 0), x.sat.load]);
+
+const md = `### Side by side (${N} services × ${M} instances, ${RUNS} runs, median)
+
+Saturation: \`dnsperf -e -c ${CLIENTS} -q ${OUTSTANDING} -l ${DURATION}\` (closed loop, ${OUTSTANDING} outstanding).
+Fixed rate: the same with \`-Q ${QPS} -l ${FIXED} -v\` (latency percentiles from every answer).
+CPU is the server process's utime+stime (all threads) over the run from \`/proc/PID/stat\`, divided by the queries answered.
+Load average (1 min) at the start of each saturation run is listed: anything well above 0 means other work shared the ${result.machine.nproc} cores.
+
+${table(['row', 'QPS', 'lost', 'CPU µs/query', 'latency avg / max ms', `@${QPS / 1000}k QPS avg / p99 / max ms`, `lost @${QPS / 1000}k`, 'RSS MiB', 'load (1 min) per run', 'answer bytes SRV / A'], rowsMd)}
+
+Ratios, median of the per-run ratios (each pair measured back to back):
+
+${table(['ratio', 'measured', 'target'], ratioMd)}
+
+<details><summary>Every run</summary>
+
+${table(['row', 'run', 'QPS', 'lost', 'CPU µs/q', 'avg ms', 'max ms', `@${QPS / 1000}k p50 ms`, 'p99 ms', 'max ms', 'lost', 'RSS MiB', 'loadavg'], perRun)}
+
+</details>
+`;
+await writeFile(join(OUT, 'suite.md'), md);
+process.stdout.write(md);
