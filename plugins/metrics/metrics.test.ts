@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { parseSkyfile } from '../../src/config/load.js';
 import { isSkyError } from '../../src/errors.js';
 import { Metrics } from '../../src/metrics.js';
 import { expectReply, runPlugin, setupPlugin } from '../../src/testing/harness.js';
@@ -148,6 +149,29 @@ describe('metrics plugin (whole server)', () => {
       const post = await fetch(p.url(), { method: 'POST', body: 'x' });
       assert.equal(post.status, 405);
       assert.equal(post.headers.get('allow'), 'GET, HEAD');
+    } finally {
+      await srv.stop();
+    }
+  });
+
+  it('a reload that changes its options moves the listener and keeps the counts; one that does not keeps the listener', async () => {
+    const srv = await startServer(skyfile());
+    // The DNS listener stays where startServer put it (port 0 became a real port).
+    const next = async (extra: string) => ({ ...(await parseSkyfile(skyfile(extra), { baseDir: srv.baseDir })), dns: srv.config.dns });
+    try {
+      await srv.udp('a.test', 'A');
+      const before = pluginOf(srv);
+      const oldUrl = before.url();
+      await srv.app.reload(await next(', path: "/m2"'));
+      const after = pluginOf(srv);
+      assert.notEqual(after, before);
+      await assert.rejects(fetch(oldUrl), 'the old listener is closed');
+      await srv.udp('a.test', 'A');
+      assert.match(after.url(), /\/m2$/);
+      assert.equal((await scrape(srv)).value('skydns_dns_requests_total', { type: 'A', transport: 'udp' }), 2);
+      await srv.app.reload(await next(', path: "/m2"'));
+      assert.equal(pluginOf(srv), after, 'unchanged options: the same instance and listener');
+      assert.equal((await fetch(after.url())).status, 200);
     } finally {
       await srv.stop();
     }
