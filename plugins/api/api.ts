@@ -8,6 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import { SkyError } from '../../src/errors.js';
 import type { Next, Plugin, Reply, Request, SetupContext } from '../../src/plugin.js';
 import { CallbackNotifier } from '../../src/registry/callbacks.js';
+import { callbackLeadership } from '../../src/registry/etcd-election.js';
 import { instrumentRegistry } from '../../src/registry/metrics.js';
 import type { Registry } from '../../src/registry/types.js';
 import { formatHostPort, type HostPort } from '../../src/server/address.js';
@@ -36,6 +37,7 @@ export class ApiPlugin implements Plugin {
   private notifier: CallbackNotifier | undefined;
   private registry: Registry | undefined;
   private bound: HostPort | undefined;
+  private offLeadership: (() => void) | undefined;
 
   constructor(private readonly opts: ApiOptions, private readonly bind: HostPort, private readonly ctx: SetupContext) {}
 
@@ -57,6 +59,15 @@ export class ApiPlugin implements Plugin {
       secret: opts.secret,
       allowNetworks: opts.callbacks.allowNetworks,
     });
+    // In a cluster (etcd) every node sees every removal: only the node elected through etcd fires callbacks.
+    const lead = callbackLeadership(this.registry);
+    if (lead) {
+      const notifier = this.notifier;
+      notifier.enabled = lead.isCallbackLeader();
+      this.offLeadership = lead.onCallbackLeadership((leader) => {
+        notifier.enabled = leader;
+      });
+    }
     const tls = opts.tls ? await this.readTls(opts.tls) : undefined;
     try {
       this.app = await buildApi({
@@ -106,6 +117,8 @@ export class ApiPlugin implements Plugin {
     this.app = undefined;
     this.bound = undefined;
     await app?.close();
+    this.offLeadership?.();
+    this.offLeadership = undefined;
     await this.notifier?.close();
     this.notifier = undefined;
   }

@@ -72,7 +72,7 @@ const retryUnreachable = {
       try {
         return await fn({ signal: never });
       } catch (err) {
-        if (attempt >= 3 || !(mod && err instanceof mod.GRPCUnavailableError)) throw err;
+        if (attempt >= 3 || !unreachable(err)) throw err;
         await sleep(20 * (attempt + 1));
       }
     }
@@ -113,11 +113,26 @@ export class DeadlineError extends Error {
   }
 }
 
+/**
+ * The member could not be reached (the request never got to etcd). etcd3 does
+ * not always keep gRPC's status code on the errors it rethrows, hence the text.
+ */
+function unreachable(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  if (mod && err instanceof mod.GRPCUnavailableError) return true;
+  return /\bUNAVAILABLE\b|ECONNREFUSED|EHOSTUNREACH|No connection established|skipped after repeated failures/.test(err.message);
+}
+
+/** etcd is there but cannot commit: no leader, or not in time. */
+function noLeader(err: unknown): boolean {
+  if (err instanceof DeadlineError || (mod && err instanceof mod.GRPCDeadlineExceededError)) return true;
+  return err instanceof Error && /DEADLINE_EXCEEDED|etcdserver: (request timed out|no leader|leader changed|too many requests)/.test(err.message);
+}
+
 /** True for errors that say etcd (or the network to it) failed, not the request. */
 export function isTransient(err: unknown): boolean {
-  if (err instanceof DeadlineError) return true;
-  if (!mod || !(err instanceof Error)) return false;
-  return mod.isRecoverableError(err) || err instanceof mod.GRPCUnavailableError || /skipped after repeated failures/.test(err.message);
+  if (unreachable(err) || noLeader(err)) return true;
+  return !!mod && err instanceof Error && mod.isRecoverableError(err);
 }
 
 /**
@@ -129,7 +144,7 @@ export function unavailable(err: unknown, what: string, c: EtcdConnection): SkyE
   const msg = err instanceof Error ? err.message : String(err);
   if (err instanceof SkyError) return err;
   let text: string;
-  if (err instanceof DeadlineError || (mod && err instanceof mod.GRPCDeadlineExceededError)) {
+  if (noLeader(err)) {
     text = `the registry has no quorum: etcd did not commit "${what}" within ${c.callTimeoutMs} ms (is a majority of the etcd members up?)`;
   } else if (isTransient(err)) {
     text = `the registry has no quorum: cannot reach etcd at ${c.endpoints.join(', ')} to ${what} (${msg})`;

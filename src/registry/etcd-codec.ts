@@ -3,7 +3,7 @@
  *
  *   {prefix}/services/{uuid}     {"service": {...}, "expiresAt": ms|null, "gen": "..."}
  *   {prefix}/callbacks/{uuid}    the callback's JSON
- *   {prefix}/election/callbacks/ the campaign keys of the callback election
+ *   {prefix}/election/callbacks/{lease}   one key per node in the callback election
  *
  * UUIDs are lowercased (they are DNS labels). `expiresAt` is absolute (null for
  * NoExpire): every node hides the record once it has passed, whatever the
@@ -20,14 +20,14 @@ export interface KeyLayout {
   root: string;
   services: string;
   callbacks: string;
-  /** Namespace of the callback election (etcd3's election adds `election/{name}/`). */
-  electionNamespace: string;
+  /** Keys of the callback election's candidates. */
+  election: string;
 }
 
 /** `/skydns`, `skydns/` and `/skydns/` all mean the keys under `/skydns/`. */
 export function keyLayout(prefix: string): KeyLayout {
   const root = '/' + prefix.replace(/^\/+|\/+$/g, '');
-  return { root, services: `${root}/services/`, callbacks: `${root}/callbacks/`, electionNamespace: `${root}/` };
+  return { root, services: `${root}/services/`, callbacks: `${root}/callbacks/`, election: `${root}/election/callbacks/` };
 }
 
 export const serviceKey = (k: KeyLayout, uuid: string): string => k.services + uuidKey(uuid);

@@ -37,6 +37,8 @@ export interface MirrorOptions {
   emit: (ev: RegistryEvent) => void;
   /** Called after every applied batch or swap (the sweeper reschedules). */
   changed: () => void;
+  /** Called with the callback election's keys (key → create_revision) whenever they change. */
+  election: (keys: Map<string, number>) => void;
   /** Says why etcd failed, for log lines. */
   describe: (err: unknown) => string;
 }
@@ -45,6 +47,7 @@ interface Snapshot {
   rev: number;
   services: Map<string, ServiceEntry>;
   callbacks: Map<string, Callback>;
+  election: Map<string, number>;
 }
 
 const PAGE = 500;
@@ -59,10 +62,13 @@ function prefixEnd(p: string): Buffer {
 export class EtcdMirror {
   index = new MemoryIndex();
   private entries = new Map<string, ServiceEntry>();
+  private election = new Map<string, number>();
   version = 0;
   /** Highest revision applied: every change up to it is in the copy. */
   applied = 0;
   synced = false;
+  /** Real time (ms) the mirror last stopped being in step (watch broken, re-listing); undefined while in step. */
+  behindSince: number | undefined;
   private watcher: Watcher | undefined;
   private syncing = false;
   private closed = false;
@@ -115,6 +121,7 @@ export class EtcdMirror {
   private async sync(reason: string): Promise<void> {
     if (this.syncing || this.closed) return;
     this.syncing = true;
+    if (reason !== 'start') this.behindSince ??= Date.now();
     await this.stopWatch();
     const log = this.o.logger;
     for (let attempt = 0, delay = 250; !this.closed; attempt++, delay = Math.min(delay * 2, 5000)) {
@@ -160,7 +167,9 @@ export class EtcdMirror {
   private async list(): Promise<Snapshot> {
     const s = await this.rangeAll(this.o.keys.services, 0);
     const c = await this.rangeAll(this.o.keys.callbacks, s.rev);
-    const snap: Snapshot = { rev: s.rev, services: new Map(), callbacks: new Map() };
+    const el = await this.rangeAll(this.o.keys.election, s.rev);
+    const snap: Snapshot = { rev: s.rev, services: new Map(), callbacks: new Map(), election: new Map() };
+    for (const kv of el.kvs) snap.election.set(text(kv.key), Number(kv.create_revision));
     for (const kv of s.kvs) {
       const e = this.toEntry(kv);
       if (e) snap.services.set(uuidKey(e.rec.UUID), e);
@@ -199,11 +208,14 @@ export class EtcdMirror {
     if (JSON.stringify([...index.callbackMap]) !== cbBefore) changes++;
     this.index = index;
     this.entries = snap.services;
+    this.election = snap.election;
     this.version += changes;
     this.synced = true;
+    this.behindSince = undefined;
     this.advance(snap.rev);
     for (const r of this.syncedWaiters.splice(0)) r();
     for (const ev of events) this.o.emit(ev);
+    this.o.election(this.election);
     this.o.changed();
   }
 
@@ -236,11 +248,18 @@ export class EtcdMirror {
       return;
     }
     let rev = this.applied;
+    let electionChanged = false;
     for (const ev of res.events) {
-      this.apply(ev);
+      const key = text(ev.kv.key);
+      if (key.startsWith(this.o.keys.election)) {
+        if (ev.type === 'Put') this.election.set(key, Number(ev.kv.create_revision));
+        else this.election.delete(key);
+        electionChanged = true;
+      } else this.apply(ev);
       rev = Math.max(rev, Number(ev.kv.mod_revision));
     }
     this.advance(rev);
+    if (electionChanged) this.o.election(this.election);
     this.o.changed();
   }
 

@@ -10,7 +10,7 @@ import { after, afterEach, before, describe, it } from 'node:test';
 import type { Etcd3 } from 'etcd3';
 import { ManualClock, type Clock } from '../clock.js';
 import { silentLogger } from '../logger.js';
-import { EtcdCluster, etcdSkip } from '../testing/etcd.js';
+import { EtcdCluster, etcdSkip, until } from '../testing/etcd.js';
 import { registryContract, rejectsWith, svc } from './contract.test-suite.js';
 import { connect, loadEtcd } from './etcd-client.js';
 import { EtcdRegistry, type EtcdOptions } from './etcd.js';
@@ -40,15 +40,6 @@ async function open(clock: Clock, extra: Partial<EtcdOptions> = {}): Promise<Etc
   opened.push(r);
   await r.start();
   return r;
-}
-
-/** Polls `cond` every 20 ms until it holds, failing after `ms` (a generous bound, not a timing claim). */
-export async function until(what: string, cond: () => boolean | Promise<boolean>, ms = 20_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 /** A clock whose time is set by hand and whose timers never fire (a node that never sweeps). */

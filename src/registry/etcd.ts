@@ -34,6 +34,7 @@ import { connect, DeadlineError, loadEtcd, unavailable, withDeadline, type EtcdC
 import { callbackKey, encodeService, decodeService, keyLayout, serviceKey, type KeyLayout, type ServiceEntry } from './etcd-codec.js';
 import { CallbackElection, type CallbackLeadership } from './etcd-election.js';
 import { EtcdMirror } from './etcd-mirror.js';
+import type { MirrorStatus } from './metrics.js';
 import { ABSENT, casLoop, KeyedLock, type KeyState } from './etcd-txn.js';
 import { EtcdLeases } from './etcd-leases.js';
 import { DEFAULT_TTL_MAX, DEFAULT_TTL_MIN, validateCallback, validateService, validateTtl, type ValidationOptions } from './names.js';
@@ -63,7 +64,7 @@ const MAX_SLEEP_MS = 3_600_000;
 const stored = (s: Service, expiresAt: number): StoredService => Object.freeze({ ...s, expiresAt });
 const notFound = (what: string, id: string): SkyError => new SkyError('SKY_ERR_REGISTRY_NOT_FOUND', `no ${what} with UUID ${id}`, { path: 'UUID' });
 
-export class EtcdRegistry implements Registry, CallbackLeadership {
+export class EtcdRegistry implements Registry, CallbackLeadership, MirrorStatus {
   private readonly keys: KeyLayout;
   private readonly conn: EtcdConnection;
   private readonly vopts: ValidationOptions;
@@ -114,10 +115,12 @@ export class EtcdRegistry implements Registry, CallbackLeadership {
       client, keys: this.keys, clock: this.o.clock, logger: log, zone: this.o.zone, callTimeoutMs: this.conn.callTimeoutMs,
       emit: (ev) => this.emit(ev),
       changed: () => this.schedule(),
+      election: (keys) => this.election?.evaluate(keys),
       describe: (err) => unavailable(err, 'list the registry', this.conn).message,
     });
     this.mirror.start();
-    this.election = new CallbackElection(client, this.keys.electionNamespace, `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`, this.o.electionTtl ?? 5, log);
+    const node = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+    this.election = new CallbackElection(client, this.keys.election, node, this.o.electionTtl ?? 5, log, (p) => this.call(p, 'campaign for callbacks'));
     this.election.start();
     const wait = this.o.dialTimeoutMs ?? 5000;
     let t: NodeJS.Timeout | undefined;
@@ -150,6 +153,12 @@ export class EtcdRegistry implements Registry, CallbackLeadership {
   onChange(fn: (ev: RegistryEvent) => void): () => void {
     this.listeners.add(fn);
     return () => this.listeners.delete(fn);
+  }
+  /** MirrorStatus (metrics): 0 while the watch is in step, the seconds since it broke while re-listing. */
+  mirrorLagSeconds(): number | undefined {
+    const m = this.mirror;
+    if (!m?.synced) return undefined;
+    return m.behindSince === undefined ? 0 : (Date.now() - m.behindSince) / 1000;
   }
   isCallbackLeader(): boolean {
     return this.election?.isLeader() ?? false;

@@ -47,6 +47,18 @@ export function freePort(): Promise<number> {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * Polls `cond` every 20 ms until it holds; fails after `ms`. The bound is a
+ * generous give-up point for a loaded machine, not a claim about timing.
+ */
+export async function until(what: string, cond: () => boolean | Promise<boolean>, ms = 20_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await sleep(20);
+  }
+}
+
 export interface EtcdMember {
   name: string;
   clientPort: number;
