@@ -43,6 +43,7 @@ export class SkyApp {
   private registryPromise: Promise<Registry> | null = null;
   private registryInstance: Registry | null = null;
   private started = false;
+  private stopping = false;
 
   constructor(private currentConfig: SkyConfig, opts: AppOptions = {}) {
     const config = currentConfig;
@@ -101,6 +102,7 @@ export class SkyApp {
       baseDir: config.baseDir,
       metrics: this.metrics,
       ready: () => this.ready(),
+      notReady: () => this.notReady(),
     };
     try {
       return { name: entry.name, plugin: await entry.factory.setup(entry.options, ctx), key: entryKey(entry) };
@@ -189,11 +191,21 @@ export class SkyApp {
   }
 
   ready(): boolean {
-    const reg = this.registryInstance;
-    return this.started && (!reg || reg.ready()) && this.links.every((l) => l.plugin.ready?.() ?? true);
+    return this.notReady().length === 0;
+  }
+
+  /** What keeps the instance from being ready: "starting", "stopping", "registry", "chain[i].name". */
+  notReady(): string[] {
+    const waiting: string[] = [];
+    if (!this.started) waiting.push('starting');
+    if (this.stopping) waiting.push('stopping');
+    if (this.registryInstance && !this.registryInstance.ready()) waiting.push('registry');
+    for (const [i, l] of this.links.entries()) if (l.plugin.ready && !l.plugin.ready()) waiting.push(`chain[${i}].${l.name}`);
+    return waiting;
   }
 
   async stop(graceMs = 5000): Promise<void> {
+    this.stopping = true;
     await this.server.stop(graceMs);
     for (const l of [...this.links].reverse()) await this.stopLink(l);
     if (this.registryPromise) await (await this.registryPromise).close();

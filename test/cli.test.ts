@@ -37,7 +37,8 @@ test('check validates Skyfile.example and prints the chain', () => {
   const r = run('check', '-c', 'Skyfile.example');
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /Skyfile.example: OK/);
-  assert.match(r.stdout, /chain:\n\s+1\. log/);
+  assert.match(r.stdout, /chain:\n\s+1\. metrics .*\n\s+2\. health .*\n\s+3\. log /);
+  assert.match(r.stdout, /8\. forward /);
 });
 
 test('a bad Skyfile exits non-zero with one clear message: code, key path, line', async () => {
