@@ -11,7 +11,7 @@ import { freePort, occupyPort } from '../src/testing/ports.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const bin = join(root, 'bin/skydns');
-const run = (...args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', cwd: root, timeout: 20000 });
+const run = (...args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', cwd: root, timeout: 60000 });
 
 let dir: string;
 before(async () => {
@@ -81,7 +81,7 @@ test('serve on a port in use says which address', async () => {
   try {
     const f = join(dir, 'inuse.json5');
     await writeFile(f, `{ dns: { listen: ["127.0.0.1:${port}"] }, chain: ["log"] }`);
-    const r = spawnSync(process.execPath, [bin, 'serve', '-c', f], { encoding: 'utf8', timeout: 20000 });
+    const r = spawnSync(process.execPath, [bin, 'serve', '-c', f], { encoding: 'utf8', timeout: 60000 });
     assert.equal(r.status, 1);
     assert.match(r.stderr, new RegExp(`SKY_ERR_LISTEN: cannot listen on 127\\.0\\.0\\.1:${port} \\(TCP\\): address already in use`));
   } finally {
