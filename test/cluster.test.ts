@@ -53,7 +53,7 @@ async function resolves(n: Node, uuid: string): Promise<boolean> {
   return a.rcode === 0 && (a.answers ?? []).length === 1;
 }
 
-describe('cluster: etcd + SkyDNS nodes on loopback', { skip }, () => {
+describe('cluster: etcd + SkyDNS nodes on loopback', () => {
   let etcd: EtcdCluster;
   const nodes: Node[] = [];
   let killed = -1;
@@ -70,6 +70,7 @@ describe('cluster: etcd + SkyDNS nodes on loopback', { skip }, () => {
   }
 
   before(async () => {
+    if (skip) return;
     etcd = await EtcdCluster.start(3);
     nodes.push(await startNode(), await startNode());
   });
@@ -78,7 +79,7 @@ describe('cluster: etcd + SkyDNS nodes on loopback', { skip }, () => {
     await etcd?.stop();
   });
 
-  it(TESTS[0]!, async (t) => {
+  it(TESTS[0]!, { skip }, async (t) => {
     const [a, b] = nodes as [Node, Node];
     const t0 = performance.now();
     assert.equal((await http('PUT', `${a.api}/skydns/services/first`, body())).status, 201);
@@ -89,7 +90,7 @@ describe('cluster: etcd + SkyDNS nodes on loopback', { skip }, () => {
     acked.push('first');
   });
 
-  it(TESTS[1]!, async (t) => {
+  it(TESTS[1]!, { skip }, async (t) => {
     let stop = false;
     const errors: string[] = [];
     let answered = 0;
@@ -139,7 +140,7 @@ describe('cluster: etcd + SkyDNS nodes on loopback', { skip }, () => {
     }
   });
 
-  it(TESTS[2]!, async () => {
+  it(TESTS[2]!, { skip }, async () => {
     assert.ok(killed >= 0);
     await etcd.restart(killed);
     await loadEtcd();
@@ -154,7 +155,7 @@ describe('cluster: etcd + SkyDNS nodes on loopback', { skip }, () => {
     }
   });
 
-  it(TESTS[3]!, async () => {
+  it(TESTS[3]!, { skip }, async () => {
     const victims = [(killed + 1) % 3, (killed + 2) % 3]; // the two that stayed up so far
     for (const v of victims) await etcd.kill(v, 'SIGKILL');
     for (const n of nodes) assert.ok(await resolves(n, 'first'), 'DNS answers from the mirror without quorum');
@@ -173,7 +174,7 @@ describe('cluster: etcd + SkyDNS nodes on loopback', { skip }, () => {
     for (const n of nodes) await until('both nodes see the new writes', () => n.registry().get('back0') !== undefined && n.registry().get('back1') !== undefined);
   });
 
-  it(TESTS[4]!, async () => {
+  it(TESTS[4]!, { skip }, async () => {
     const calls: string[] = [];
     const receiver: Server = createServer((req, res) => {
       calls.push(`${req.method} ${req.url}`);

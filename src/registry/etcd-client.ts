@@ -7,6 +7,7 @@
  * `etcd3` (and gRPC under it) is loaded on first use, so a server that runs
  * the embedded backend never pays for it.
  */
+import { readFileSync } from 'node:fs';
 import type { Etcd3, IOptions } from 'etcd3';
 import { SkyError } from '../errors.js';
 
@@ -27,6 +28,20 @@ export interface EtcdConnection {
   auth?: { username: string; password: string };
   /** Deadline of every unary call (the whole call, retries included). */
   callTimeoutMs: number;
+}
+
+/** Reads the PEM files of `registry.tls` (SKY_ERR_CONFIG_INVALID naming the key when one cannot be read). */
+export function readTls(files: { ca?: string; cert?: string; key?: string }): NonNullable<EtcdConnection['tls']> {
+  const read = (what: 'ca' | 'cert' | 'key'): Buffer | undefined => {
+    const f = files[what];
+    if (f === undefined) return undefined;
+    try {
+      return readFileSync(f);
+    } catch (err) {
+      throw new SkyError('SKY_ERR_CONFIG_INVALID', `cannot read the etcd TLS ${what} file ${f}: ${(err as Error).message}`, { path: `registry.tls.${what}` });
+    }
+  };
+  return { ca: read('ca'), cert: read('cert'), key: read('key') };
 }
 
 interface PolicyContext {

@@ -24,16 +24,16 @@
  * empty registry until the list arrives.
  */
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type { Etcd3 } from 'etcd3';
-import type { Clock, Timer } from '../clock.js';
+import type { Clock } from '../clock.js';
 import { SkyError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { connect, DeadlineError, loadEtcd, unavailable, withDeadline, type EtcdConnection } from './etcd-client.js';
-import { callbackKey, encodeService, decodeService, keyLayout, serviceKey, type KeyLayout, type ServiceEntry } from './etcd-codec.js';
+import { connect, DeadlineError, loadEtcd, readTls, unavailable, withDeadline, type EtcdConnection } from './etcd-client.js';
+import { callbackKey, encodeService, decodeService, keyLayout, serviceKey, type KeyLayout } from './etcd-codec.js';
 import { CallbackElection, type CallbackLeadership } from './etcd-election.js';
 import { EtcdMirror } from './etcd-mirror.js';
+import { EtcdSweeper } from './etcd-sweeper.js';
 import type { MirrorStatus } from './metrics.js';
 import { ABSENT, casLoop, KeyedLock, type KeyState } from './etcd-txn.js';
 import { EtcdLeases } from './etcd-leases.js';
@@ -60,7 +60,6 @@ export interface EtcdOptions {
   electionTtl?: number;
 }
 
-const MAX_SLEEP_MS = 3_600_000;
 const stored = (s: Service, expiresAt: number): StoredService => Object.freeze({ ...s, expiresAt });
 const notFound = (what: string, id: string): SkyError => new SkyError('SKY_ERR_REGISTRY_NOT_FOUND', `no ${what} with UUID ${id}`, { path: 'UUID' });
 
@@ -77,23 +76,13 @@ export class EtcdRegistry implements Registry, CallbackLeadership, MirrorStatus 
   private election: CallbackElection | undefined;
   private state: 'new' | 'started' | 'closed' = 'new';
   private lastWrite = 0;
-  private timer: Timer | undefined;
-  private timerAt = Infinity;
+  private sweeper: EtcdSweeper | undefined;
 
   constructor(private readonly o: EtcdOptions) {
     if (o.endpoints.length === 0) throw new SkyError('SKY_ERR_CONFIG_INVALID', 'registry.endpoints needs at least one etcd endpoint', { path: 'registry.endpoints' });
     this.keys = keyLayout(o.prefix ?? '/skydns');
     this.vopts = { ttlMin: o.ttlMin ?? DEFAULT_TTL_MIN, ttlMax: o.ttlMax ?? DEFAULT_TTL_MAX, zone: o.zone };
-    const read = (f: string | undefined, what: string): Buffer | undefined => {
-      if (f === undefined) return undefined;
-      try {
-        return readFileSync(f);
-      } catch (err) {
-        throw new SkyError('SKY_ERR_CONFIG_INVALID', `cannot read the etcd TLS ${what} ${f}: ${(err as Error).message}`, { path: `registry.tls.${what}` });
-      }
-    };
-    const tls = o.tls ? { ca: read(o.tls.ca, 'ca'), cert: read(o.tls.cert, 'cert'), key: read(o.tls.key, 'key') } : undefined;
-    this.conn = { endpoints: o.endpoints, tls, auth: o.auth, callTimeoutMs: o.callTimeoutMs ?? 3000 };
+    this.conn = { endpoints: o.endpoints, tls: o.tls && readTls(o.tls), auth: o.auth, callTimeoutMs: o.callTimeoutMs ?? 3000 };
   }
 
   get version(): number {
@@ -114,9 +103,16 @@ export class EtcdRegistry implements Registry, CallbackLeadership, MirrorStatus 
     this.mirror = new EtcdMirror({
       client, keys: this.keys, clock: this.o.clock, logger: log, zone: this.o.zone, callTimeoutMs: this.conn.callTimeoutMs,
       emit: (ev) => this.emit(ev),
-      changed: () => this.schedule(),
+      changed: () => this.sweeper?.schedule(),
       election: (keys) => this.election?.evaluate(keys),
       describe: (err) => unavailable(err, 'list the registry', this.conn).message,
+    });
+    this.sweeper = new EtcdSweeper({
+      clock: this.o.clock, logger: log, keys: this.keys, client, leases: this.leases,
+      mirror: () => this.mirror,
+      call: (p, what) => this.call(p, what),
+      submit: (key, fn) => this.track(this.locks.run(key, fn)),
+      applied: (m, rev) => this.applied(m, rev),
     });
     this.mirror.start();
     const node = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
@@ -265,8 +261,7 @@ export class EtcdRegistry implements Registry, CallbackLeadership, MirrorStatus 
     if (this.state === 'closed') return;
     const started = this.state === 'started';
     this.state = 'closed';
-    this.timer?.cancel();
-    this.timer = undefined;
+    this.sweeper?.stop();
     if (!started) return;
     await this.flush();
     await this.election?.close(this.conn.callTimeoutMs);
@@ -326,46 +321,5 @@ export class EtcdRegistry implements Registry, CallbackLeadership, MirrorStatus 
         this.o.logger.error({ err: e, event: ev.kind }, 'registry change listener threw');
       }
     }
-  }
-
-  /** Deletes every record due at the clock's now (compare on its revision), then sleeps to the next expiry. */
-  private sweep(): void {
-    this.timer = undefined;
-    this.timerAt = Infinity;
-    const m = this.mirror;
-    if (this.state !== 'started' || !m) return;
-    for (const s of m.index.takeDue(this.o.clock.now())) {
-      const e = m.entry(s.UUID);
-      if (e && e.rec === s) this.track(this.locks.run(serviceKey(this.keys, s.UUID), () => this.expire(m, e)));
-    }
-    this.schedule();
-  }
-
-  private async expire(m: EtcdMirror, e: ServiceEntry): Promise<void> {
-    if (m.entry(e.rec.UUID)?.mod !== e.mod || this.state !== 'started') return; // changed or gone meanwhile
-    const k = Buffer.from(serviceKey(this.keys, e.rec.UUID));
-    try {
-      const res = await this.call(this.client!.kv.txn({ compare: [{ key: k, target: 2, result: 0, mod_revision: e.mod }], success: [{ request_delete_range: { key: k } }] }), `expire ${e.rec.UUID}`);
-      if (!res.succeeded) return; // another node (or a write) got there first
-      if (e.lease !== '0') this.leases?.revokeLater(e.lease);
-      await this.applied(m, Number(res.header.revision));
-    } catch (err) {
-      // Try again later (the record stays hidden meanwhile; its lease is the backstop).
-      this.o.logger.debug({ uuid: e.rec.UUID, err: (err as Error).message }, 'could not delete an expired service from etcd; will retry');
-      this.o.clock.setTimeout(() => {
-        if (this.mirror === m && m.entry(e.rec.UUID) === e) m.index.set(e.rec);
-        this.schedule();
-      }, 2000);
-    }
-  }
-
-  private schedule(): void {
-    const next = this.mirror?.index.nextExpiry();
-    if (this.state !== 'started' || next === undefined || next >= this.timerAt) return;
-    this.timer?.cancel();
-    const now = this.o.clock.now();
-    const delay = Math.min(Math.max(0, next - now), MAX_SLEEP_MS);
-    this.timerAt = now + delay;
-    this.timer = this.o.clock.setTimeout(() => this.sweep(), delay);
   }
 }
