@@ -175,3 +175,14 @@ remote-control:
   server.pid = server.child.pid;
   return server;
 }
+
+/** The floor: bench/experiments/bare-udp.mjs, answering every query with a copy of `replyFrom`'s SRV answer. */
+export async function startBare({ dir, port, replyFrom }) {
+  const script = fileURLToPath(new URL('../experiments/bare-udp.mjs', import.meta.url));
+  const server = { name: 'bare', port, ...launch('bare', process.execPath, [script, '--port', String(port), '--reply-from', String(replyFrom)], dir) };
+  server.child.stdout.pipe(server.log);
+  const ready = new Promise((resolve) => createInterface({ input: server.child.stdout }).once('line', resolve));
+  await Promise.race([ready, failOnEarlyExit(server, 'bare', dir)]);
+  server.pid = server.child.pid;
+  return server;
+}

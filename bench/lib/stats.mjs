@@ -27,9 +27,9 @@ export function machine() {
     lscpu: sh('sh', ['-c', 'lscpu | head -n 15']),
     kernel: sh('uname', ['-r']),
     node: process.version,
-    dnsperf: sh('sh', ['-c', 'dnsperf -h 2>&1 | grep -i "^version"']),
+    dnsperf: `dnsperf ${sh('sh', ['-c', 'dnsperf -h 2>&1 | grep -i "^version" | cut -d" " -f2'])}`,
     named: sh('named', ['-v']),
-    unbound: sh('sh', ['-c', 'unbound -V 2>&1 | head -n 1']),
+    unbound: `unbound ${sh('sh', ['-c', 'unbound -V 2>&1 | head -n 1 | cut -d" " -f2'])}`,
   };
 }
 

@@ -1,0 +1,87 @@
+#!/usr/bin/env node
+/**
+ * Assembles one bench run (the fragments bench/run.sh left in DIR) into
+ * bench/results/<date>.md, and puts the same text into bench/README.md between the
+ * `<!-- latest-results -->` markers.
+ *
+ *   node bench/report.mjs --out DIR [--no-readme]
+ */
+import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { fmt, table } from './lib/stats.mjs';
+
+const { values: o } = parseArgs({ options: { out: { type: 'string' }, 'no-readme': { type: 'boolean', default: false } } });
+if (!o.out) throw new Error('--out DIR is required');
+const read = (f) => (existsSync(join(o.out, f)) ? readFileSync(join(o.out, f), 'utf8') : null);
+const json = (f) => (read(f) ? JSON.parse(read(f)) : null);
+
+const suite = json('suite.json');
+const scale = json('scale.json');
+const meta = json('meta.json') ?? {};
+const when = suite?.date ?? new Date().toISOString();
+const m = suite?.machine ?? {};
+
+const yes = (ok) => (ok === null ? 'not measured' : ok ? 'met' : '**not met**');
+const cmp = (x, limit, dir) => (Number.isFinite(x) ? (dir === 'le' ? x <= limit : x >= limit) : null);
+const skyRows = suite ? Object.values(suite.rows).filter((r) => r.median && !['bind9', 'unbound', 'bare'].includes(r.id)) : [];
+const maxLost = skyRows.length ? Math.max(...skyRows.flatMap((r) => r.runs.map((x) => x.sat.lost))) : NaN;
+const worstP99 = skyRows.length ? Math.max(...skyRows.map((r) => r.median.fixedP99Ms)) : NaN;
+const R = suite?.ratios ?? {};
+const rssMB = scale ? (scale.rssQueried.rssMiB * 1048576) / 1e6 : NaN;
+const targets = [
+  ['authoritative SRV: CPU µs/query ≤ 1.2 × bind9', `${fmt(R.authCpuVsBind9, 2)} ×`, yes(cmp(R.authCpuVsBind9, 1.2, 'le'))],
+  ['authoritative: QPS ≥ 0.8 × bind9 `-n 1`', `${fmt(R.authQpsVsBind9, 2)} ×`, yes(cmp(R.authQpsVsBind9, 0.8, 'ge'))],
+  ['cache hits (SkyDNS with cache): QPS ≥ 0.8 × unbound', `${fmt(R.cacheQpsVsUnbound, 2)} ×`, yes(cmp(R.cacheQpsVsUnbound, 0.8, 'ge'))],
+  ['cache hits (SkyDNS forward + cache): QPS ≥ 0.8 × unbound', `${fmt(R.fwdCacheQpsVsUnbound, 2)} ×`, yes(cmp(R.fwdCacheQpsVsUnbound, 0.8, 'ge'))],
+  ['0 lost queries at saturation, 50 outstanding (every SkyDNS row, every run)', `${Number.isFinite(maxLost) ? maxLost : 'n/a'} lost at most`, yes(Number.isFinite(maxLost) ? maxLost === 0 : null)],
+  [`p99 latency at ${suite ? suite.params.QPS / 1000 : 10}k QPS under 1 ms (worst SkyDNS row)`, `${fmt(worstP99, 2)} ms`, yes(cmp(worstP99, 1, 'le'))],
+  [`${scale ? scale.params.total.toLocaleString('en-US') : '100k'} services: RSS under 300 MB`, `${fmt(rssMB, 0)} MB`, yes(cmp(rssMB, 300, 'le'))],
+  [`${scale ? scale.params.total.toLocaleString('en-US') : '100k'} services: restart under 5 s`, scale ? `${fmt(scale.restartAnswerSeconds, 2)} s` : 'n/a', yes(scale ? scale.restartAnswerSeconds < 5 : null)],
+];
+
+const sections = [
+  `Date: ${when.slice(0, 19).replace('T', ' ')} UTC  `,
+  `Machine: \`nproc\` ${m.nproc}, ${m.cpu}, kernel ${m.kernel}, Node ${m.node}  `,
+  `Tools: ${m.dnsperf}; ${m.named}; ${m.unbound}  `,
+  `Load average (1, 5, 15 min): ${meta.loadStart ?? suite?.loadStart ?? 'n/a'} at the start, ${meta.loadEnd ?? suite?.loadEnd ?? 'n/a'} at the end${meta.note ? `  \n${meta.note}` : ''}`,
+  '',
+  '<details><summary><code>lscpu | head</code></summary>',
+  '',
+  '```',
+  m.lscpu ?? '',
+  '```',
+  '',
+  '</details>',
+  '',
+  '### Targets (issue 7)',
+  '',
+  table(['target', 'measured', 'verdict'], targets),
+  '',
+  read('suite.md'),
+  read('scale.md'),
+  read('registry.md') && `### Registration throughput (\`bench/registry.mjs\`)\n\n${read('registry.md')}`,
+  read('cluster.md') && `### node:cluster and one UDP port (\`bench/experiments/cluster-udp.mjs\`)\n\n${read('cluster.md')}`,
+  read('profile.md'),
+].filter((x) => x !== null && x !== undefined);
+const text = sections.join('\n');
+
+const results = fileURLToPath(new URL('./results/', import.meta.url));
+mkdirSync(results, { recursive: true });
+const name = `${when.slice(0, 16).replace(/:/g, '')}Z.md`; // e.g. 2026-11-23T2130Z.md
+writeFileSync(join(results, name), `# SkyDNS bench results\n\n${text}`);
+process.stderr.write(`[report] bench/results/${name}\n`);
+
+if (!o['no-readme']) {
+  const readme = fileURLToPath(new URL('./README.md', import.meta.url));
+  const BEGIN = '<!-- latest-results:begin (bench/report.mjs rewrites this part) -->';
+  const END = '<!-- latest-results:end -->';
+  const block = `${BEGIN}\n\nFrom [\`results/${name}\`](results/${name}):\n\n${text}\n${END}`;
+  let md = existsSync(readme) ? readFileSync(readme, 'utf8') : '# SkyDNS benchmarks\n\n## Latest results\n\n';
+  const a = md.indexOf(BEGIN);
+  const b = md.indexOf(END);
+  md = a >= 0 && b > a ? md.slice(0, a) + block + md.slice(b + END.length) : `${md.trimEnd()}\n\n${block}\n`;
+  writeFileSync(readme, md);
+  process.stderr.write('[report] bench/README.md updated\n');
+}

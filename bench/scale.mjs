@@ -1,0 +1,116 @@
+#!/usr/bin/env node
+/**
+ * Scale rows: SkyDNS (api, skydns, synth; embedded registry) with 100k registered instances.
+ *   - registration through the API: PUT/s for all of them, then PATCH/s (one heartbeat each),
+ *     64 requests in flight, every write durable (fsync) before its answer;
+ *   - RSS empty, after registration, after queries;
+ *   - answers with the whole set registered: saturation QPS and CPU/query, and latency at a
+ *     fixed rate, over every service name (more names than the pre-encoded answer cache holds);
+ *   - restart: SIGTERM, then time from spawning `skydns serve` on the same data dir until
+ *     the last registered service answers SRV with all its instances.
+ *
+ *   node bench/scale.mjs [--services 5000] [--instances 20] [--duration 10] [--qps 10000] [--out DIR]
+ *
+ * Writes DIR/scale.json and DIR/scale.md. The data dir lives under DIR/scale/ (gitignored
+ * when DIR is under bench/results/tmp) and is deleted at the end unless --keep.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { instances, queryFile, serviceName } from './lib/data.mjs';
+import { dnsperf } from './lib/dnsperf.mjs';
+import { waitForAnswer } from './lib/dnswire.mjs';
+import { loadavg, memory } from './lib/proc.mjs';
+import { patchAll, putAll } from './lib/register.mjs';
+import { startSkydns, stop, stopAll } from './lib/servers.mjs';
+import { fmt, fmtInt, table } from './lib/stats.mjs';
+
+const { values: o } = parseArgs({
+  options: {
+    services: { type: 'string', default: '5000' },
+    instances: { type: 'string', default: '20' },
+    duration: { type: 'string', default: '10' },
+    qps: { type: 'string', default: '10000' },
+    'port-base': { type: 'string', default: '15330' },
+    concurrency: { type: 'string', default: '64' },
+    keep: { type: 'boolean', default: false },
+    out: { type: 'string' },
+  },
+});
+const N = Number(o.services);
+const M = Number(o.instances);
+const QPS = Number(o.qps);
+const PORT = Number(o['port-base']);
+const API = PORT + 1;
+const CONC = Number(o.concurrency);
+const OUT = o.out ?? fileURLToPath(new URL(`./results/tmp/${new Date().toISOString().replace(/[:.]/g, '-')}`, import.meta.url));
+const dir = join(OUT, 'scale');
+const dataDir = join(dir, 'data');
+await mkdir(dir, { recursive: true });
+const queries = join(dir, 'queries.txt');
+await writeFile(queries, queryFile(N));
+const say = (msg) => process.stderr.write(`[scale ${new Date().toISOString().slice(11, 19)} load ${loadavg()}] ${msg}\n`);
+
+const chain = [{ api: { listen: `127.0.0.1:${API}` } }, 'skydns', 'synth'];
+const last = serviceName(N - 1);
+const r = { date: new Date().toISOString(), params: { N, M, total: N * M, QPS, CONC }, load: {} };
+try {
+  let server = await startSkydns({ name: 'scale', dir, port: PORT, chain, dataDir });
+  r.rssEmpty = memory(server.pid);
+  const all = [...instances(N, M)];
+  say(`registering ${all.length} instances, ${CONC} in flight`);
+  r.load.put = loadavg();
+  r.put = await putAll(`http://127.0.0.1:${API}`, all, CONC);
+  r.rssRegistered = memory(server.pid);
+  say(`PUT ${fmtInt(r.put.perSecond)}/s; RSS ${fmt(r.rssRegistered.rssMiB, 0)} MiB`);
+  r.load.patch = loadavg();
+  r.patch = await patchAll(`http://127.0.0.1:${API}`, all, CONC);
+  say(`PATCH ${fmtInt(r.patch.perSecond)}/s`);
+
+  await dnsperf({ port: PORT, file: queries, seconds: 2 }); // warm-up
+  r.sat = await dnsperf({ port: PORT, file: queries, seconds: Number(o.duration), pid: server.pid });
+  r.fixed = await dnsperf({ port: PORT, file: queries, seconds: Number(o.duration), qps: QPS, pid: server.pid });
+  r.rssQueried = memory(server.pid);
+  say(`answers: ${fmtInt(r.sat.qps)} QPS, ${fmt(r.sat.cpuUsPerQuery, 1)} µs/q; @${QPS}: p99 ${fmt(r.fixed.p99Ms, 2)} ms; RSS ${fmt(r.rssQueried.rssMiB, 0)} MiB`);
+
+  const t0 = performance.now();
+  await stop(server);
+  r.stopSeconds = (performance.now() - t0) / 1000;
+  r.diskMiB = Number(execFileSync('du', ['-sk', dataDir]).toString().split('\t')[0]) / 1024;
+
+  r.load.restart = loadavg();
+  const t1 = performance.now();
+  server = await startSkydns({ name: 'scale-restart', dir, port: PORT, chain, dataDir });
+  r.restartServingSeconds = (performance.now() - t1) / 1000;
+  await waitForAnswer(PORT, last, 'SRV', { timeoutMs: 120000, intervalMs: 10, until: (h) => h.rcode === 0 && h.an === M });
+  r.restartAnswerSeconds = (performance.now() - t1) / 1000;
+  r.rssRestarted = memory(server.pid);
+  say(`restart: serving after ${fmt(r.restartServingSeconds, 2)} s, ${last} answered after ${fmt(r.restartAnswerSeconds, 2)} s`);
+  await stop(server);
+} finally {
+  await stopAll();
+  if (!o.keep) await rm(dataDir, { recursive: true, force: true });
+}
+await writeFile(join(OUT, 'scale.json'), JSON.stringify(r, null, 2));
+
+const md = `### Scale: ${fmtInt(N * M)} registered instances (${fmtInt(N)} services × ${M})
+
+Embedded registry, every write fsynced before its answer; ${CONC} requests in flight over keep-alive HTTP/1.1 from one Node client on the same machine.
+
+${table(['measure', 'value', 'load average then'], [
+  ['PUT (register), per second', `${fmtInt(r.put.perSecond)} (${fmtInt(r.put.count)} in ${fmt(r.put.seconds, 1)} s)`, r.load.put],
+  ['PATCH (heartbeat), per second', `${fmtInt(r.patch.perSecond)} (${fmtInt(r.patch.count)} in ${fmt(r.patch.seconds, 1)} s)`, r.load.patch],
+  ['RSS empty / registered / after queries', `${fmt(r.rssEmpty.rssMiB, 0)} / ${fmt(r.rssRegistered.rssMiB, 0)} / ${fmt(r.rssQueried.rssMiB, 0)} MiB (peak ${fmt(r.rssQueried.peakMiB, 0)})`, ''],
+  [`answers at saturation (${fmtInt(N * 5)} query names, 80 % SRV)`, `${fmtInt(r.sat.qps)} QPS, lost ${fmtInt(r.sat.lost)}, ${fmt(r.sat.cpuUsPerQuery, 1)} µs CPU/query, avg ${fmt(r.sat.avgMs, 2)} ms, max ${fmt(r.sat.maxMs, 1)} ms`, r.sat.load],
+  [`answer latency at ${fmtInt(QPS)} QPS`, `avg ${fmt(r.fixed.avgMs, 2)} / p50 ${fmt(r.fixed.p50Ms, 2)} / p99 ${fmt(r.fixed.p99Ms, 2)} / max ${fmt(r.fixed.maxMs, 1)} ms, lost ${fmtInt(r.fixed.lost)}`, r.fixed.load],
+  ['data dir on disk', `${fmt(r.diskMiB, 0)} MiB`, ''],
+  ['graceful stop (SIGTERM to exit)', `${fmt(r.stopSeconds, 2)} s`, ''],
+  ['restart: spawn to "serving"', `${fmt(r.restartServingSeconds, 2)} s`, r.load.restart],
+  ['restart: spawn to the last service answering SRV', `${fmt(r.restartAnswerSeconds, 2)} s`, ''],
+  ['RSS after restart', `${fmt(r.rssRestarted.rssMiB, 0)} MiB (peak ${fmt(r.rssRestarted.peakMiB, 0)})`, ''],
+])}
+`;
+await writeFile(join(OUT, 'scale.md'), md);
+process.stdout.write(md);
