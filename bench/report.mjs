@@ -45,6 +45,7 @@ const sections = [
   `Date: ${when.slice(0, 19).replace('T', ' ')} UTC  `,
   `Machine: \`nproc\` ${m.nproc}, ${m.cpu}, kernel ${m.kernel}, Node ${m.node}  `,
   `Tools: ${m.dnsperf}; ${m.named}; ${m.unbound}  `,
+  `SkyDNS: commit ${meta.commit ?? 'n/a'} (dist/ as built then)  `,
   `Load average (1, 5, 15 min): ${meta.loadStart ?? suite?.loadStart ?? 'n/a'} at the start, ${meta.loadEnd ?? suite?.loadEnd ?? 'n/a'} at the end${meta.note ? `  \n${meta.note}` : ''}`,
   '',
   '<details><summary><code>lscpu | head</code></summary>',

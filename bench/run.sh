@@ -66,5 +66,6 @@ if [ -z "${SKIP_CLUSTER:-}" ]; then
 fi
 
 LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
-LOAD_START="$LOAD_START" LOAD_END="$LOAD_END" node -e 'process.stdout.write(JSON.stringify({ loadStart: process.env.LOAD_START, loadEnd: process.env.LOAD_END, note: process.env.NOTE || "" }))' >"$OUT/meta.json"
+COMMIT=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+LOAD_START="$LOAD_START" LOAD_END="$LOAD_END" COMMIT="$COMMIT" node -e 'process.stdout.write(JSON.stringify({ loadStart: process.env.LOAD_START, loadEnd: process.env.LOAD_END, commit: process.env.COMMIT, note: process.env.NOTE || "" }))' >"$OUT/meta.json"
 if [ -n "${NO_README:-}" ]; then node bench/report.mjs --out "$OUT" --no-readme; else node bench/report.mjs --out "$OUT"; fi
