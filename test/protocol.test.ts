@@ -185,6 +185,23 @@ describe('limits', () => {
     }
   });
 
+  test('TCP idle timeout: trickled bytes of an unfinished query do not keep a connection open', async () => {
+    const clock = new ManualClock();
+    const srv = await startServer(skyfile('dns: { tcp: { idleTimeoutMs: 5000 } },'), { baseDir: fixtures, clock });
+    try {
+      const c = await TcpClient.connect('127.0.0.1', srv.port);
+      while (clock.timers === 0) await new Promise((r) => setImmediate(r));
+      for (let i = 0; i < 4; i++) {
+        c.sock.write(Buffer.from([0]));
+        clock.advance(1000);
+      }
+      clock.advance(1000);
+      await c.closed;
+    } finally {
+      await srv.stop();
+    }
+  });
+
   test('TCP connections beyond the cap are closed at once', async () => {
     const srv = await startServer(skyfile('dns: { tcp: { maxConnections: 2 } },'), { baseDir: fixtures });
     try {

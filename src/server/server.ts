@@ -11,7 +11,7 @@
 import dgram from 'node:dgram';
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
-import type { Clock, Timer } from '../clock.js';
+import type { Clock } from '../clock.js';
 import { parseQuery } from '../dns/query.js';
 import { Rcode } from '../dns/types.js';
 import { SkyError } from '../errors.js';
@@ -19,6 +19,7 @@ import type { Logger } from '../logger.js';
 import type { Reply, Remote, Request } from '../plugin.js';
 import { formatHostPort, parseHostPort, type HostPort } from './address.js';
 import { QueryRequest } from './request.js';
+import { TcpConnection } from './tcp.js';
 import { finishReply, protocolError, servfail, type Written } from './respond.js';
 
 export interface ServerOptions {
@@ -41,10 +42,12 @@ interface Listener {
 export class DnsServer {
   private listeners: Listener[] = [];
   private inFlight = 0;
-  private tcpConns = new Set<net.Socket>();
+  private tcpConns = new Map<net.Socket, TcpConnection>();
   private idle: Promise<void> | null = null;
   private idleResolve: (() => void) | null = null;
   private closing = false;
+  /** Queries refused or dropped because `maxInFlight` was reached. */
+  shed = 0;
   /** Queries received and not yet written back (includes the write, unlike inFlight). */
   private active = 0;
 
@@ -172,51 +175,17 @@ export class DnsServer {
       sock.destroy();
       return;
     }
-    this.tcpConns.add(sock);
-    sock.setNoDelay(true);
-    const remote: Remote = { address: sock.remoteAddress ?? '', port: sock.remotePort ?? 0, family: sock.remoteFamily === 'IPv6' ? 'IPv6' : 'IPv4' };
-    let buf = Buffer.alloc(0);
-    let pending = 0;
-    let timer: Timer | null = null;
-    const arm = () => {
-      timer?.cancel();
-      timer = pending === 0 ? this.clock.setTimeout(() => sock.destroy(), this.opts.tcp.idleTimeoutMs) : null;
-    };
-    arm();
-    sock.on('data', (chunk) => {
-      buf = buf.length ? Buffer.concat([buf, chunk]) : chunk;
-      while (buf.length >= 2) {
-        const len = buf.readUInt16BE(0);
-        if (buf.length < 2 + len) break;
-        const msg = buf.subarray(2, 2 + len);
-        buf = buf.subarray(2 + len);
-        pending++;
-        this.active++;
-        if (pending >= this.opts.tcp.maxPipelined) sock.pause();
-        this.handle(Buffer.from(msg), 'tcp', remote)
-          .then((out) => {
-            if (out && !sock.destroyed) {
-              const frame = Buffer.allocUnsafe(2 + out.length);
-              frame.writeUInt16BE(out.length, 0);
-              out.copy(frame, 2);
-              sock.write(frame);
-            }
-          }, (err) => this.logger.error({ err }, 'unexpected failure handling a TCP query'))
-          .finally(() => {
-            this.settle();
-            pending--;
-            if (sock.isPaused() && pending < this.opts.tcp.maxPipelined) sock.resume();
-            if (this.closing && pending === 0) sock.end();
-            arm();
-          });
-      }
-      arm();
+    const conn = new TcpConnection(sock, {
+      clock: this.clock,
+      logger: this.logger,
+      limits: () => this.opts.tcp,
+      handle: (raw, remote) => this.handle(raw, 'tcp', remote),
+      began: () => this.active++,
+      settled: () => this.settle(),
+      closing: () => this.closing,
     });
-    sock.on('error', () => sock.destroy());
-    sock.on('close', () => {
-      timer?.cancel();
-      this.tcpConns.delete(sock);
-    });
+    this.tcpConns.set(sock, conn);
+    sock.on('close', () => this.tcpConns.delete(sock));
   }
 
   /** One query in, at most one reply out (null: send nothing). Never throws. */
@@ -229,6 +198,7 @@ export class DnsServer {
     const maxSize = transport === 'tcp' ? 65535 : q.edns ? Math.min(Math.max(512, q.edns.udpSize), udpMax) : 512;
     const req = new QueryRequest(q, raw, transport, remote, maxSize, this.clock.now());
     if (this.inFlight >= this.opts.maxInFlight) {
+      this.shed++;
       if (this.opts.shed === 'drop') return null;
       return finishReply(req, { msg: { rcode: Rcode.REFUSED } }, udpMax)!.wire;
     }
@@ -275,8 +245,8 @@ export class DnsServer {
     }
     for (const l of this.listeners) l.udp.close();
     // end() flushes replies already written before the FIN; destroy whatever lingers.
-    for (const s of this.tcpConns) {
-      s.end();
+    for (const [s, conn] of this.tcpConns) {
+      conn.drain();
       setTimeout(() => s.destroy(), 1000).unref();
     }
     this.listeners = [];
