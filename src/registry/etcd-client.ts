@@ -1,6 +1,6 @@
 /**
  * The etcd connection of the etcd registry backend: the `etcd3` client with a
- * deadline on every unary call, bounded retries, a small per-member circuit
+ * deadline on every unary call, retries within it, a small per-member circuit
  * breaker, and the mapping of client errors to SKY_ERR_REGISTRY_UNAVAILABLE
  * with a message that says what is wrong (no quorum, unreachable, refused).
  *
@@ -26,7 +26,7 @@ export interface EtcdConnection {
   /** PEM contents (already read from their files). */
   tls?: { ca?: Buffer; cert?: Buffer; key?: Buffer };
   auth?: { username: string; password: string };
-  /** Deadline of every unary call (the whole call, retries included). */
+  /** Deadline of every unary call (the whole call, retries included; each try gets `attemptMs`). */
   callTimeoutMs: number;
 }
 
@@ -77,31 +77,43 @@ class MemberBreaker {
   }
 }
 
+/** Each try of a unary call gets this share of the call's deadline (at least 500 ms). */
+export const attemptMs = (callTimeoutMs: number): number => Math.max(500, Math.round(callTimeoutMs / 3));
+
 /**
- * Whole calls: retried (on another member) only when the member could not be
- * reached at all, so a write is not sent twice after an ambiguous failure.
+ * Whole calls: a try that could not reach its member, found no leader there, or
+ * ran out of its share of the deadline is tried again (on a member picked
+ * afresh) until the call's deadline is spent. When the etcd leader dies, the
+ * followers keep forwarding to it until they notice (about one election
+ * timeout): a try sent then never commits, and a later one reaches the new
+ * leader. Trying a write again is safe here because every registry write is a
+ * compare-and-swap that recognises its own earlier success (etcd-txn.ts).
  */
-const retryUnreachable = {
+class RetryWithinDeadline {
+  constructor(private readonly budgetMs: number) {}
+
   async execute<T>(fn: (ctx: PolicyContext) => PromiseLike<T> | T): Promise<T> {
+    const start = Date.now();
     for (let attempt = 0; ; attempt++) {
       try {
         return await fn({ signal: never });
       } catch (err) {
-        if (attempt >= 3 || !unreachable(err)) throw err;
-        await sleep(20 * (attempt + 1));
+        const wait = Math.min(50 * 2 ** attempt, 250);
+        if (!(unreachable(err) || noLeader(err)) || Date.now() - start + wait >= this.budgetMs) throw err;
+        await sleep(wait);
       }
     }
-  },
-};
+  }
+}
 
 /** A connected (lazily dialing) client. Call `loadEtcd()` first. */
 export function connect(c: EtcdConnection): Etcd3 {
   if (!mod) throw new Error('loadEtcd() must run before connect()');
   const opts: IOptions = {
     hosts: c.endpoints,
-    defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + c.callTimeoutMs }),
+    defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + attemptMs(c.callTimeoutMs) }),
     faultHandling: {
-      global: retryUnreachable as unknown as Policy,
+      global: new RetryWithinDeadline(c.callTimeoutMs) as unknown as Policy,
       host: (h: string) => new MemberBreaker(h) as unknown as Policy,
     },
     // Find a dead peer on a silent connection (etcd allows pings every 5 s or more).

@@ -20,18 +20,19 @@ export class EtcdLeases {
   constructor(
     private readonly client: Etcd3,
     /** Runs an etcd call under the registry's deadline and error mapping. */
-    private readonly call: <R>(p: Promise<R>) => Promise<R>,
+    private readonly call: <R>(p: Promise<R>, what: string) => Promise<R>,
     private readonly timeoutMs: number,
   ) {}
 
-  async grant(ttl: number): Promise<string> {
-    const res = await this.call(this.client.leaseClient.leaseGrant({ TTL: Math.max(1, ttl) }));
+  /** A new lease for the registration `uuid`. */
+  async grant(ttl: number, uuid: string): Promise<string> {
+    const res = await this.call(this.client.leaseClient.leaseGrant({ TTL: Math.max(1, ttl) }), `grant a lease for ${uuid}`);
     return String(res.ID);
   }
 
-  async keepAlive(id: string): Promise<boolean> {
-    const open = this.client.leaseClient.leaseKeepAlive();
-    const stream = await this.call(open);
+  async keepAlive(id: string, uuid: string): Promise<boolean> {
+    const what = `keep the lease of ${uuid} alive`;
+    const stream = await this.call(this.client.leaseClient.leaseKeepAlive(), what);
     try {
       const answer = new Promise<ILeaseKeepAliveResponse>((resolve, reject) => {
         stream.on('data', resolve);
@@ -39,7 +40,7 @@ export class EtcdLeases {
         stream.on('end', () => reject(new Error('the lease keepalive stream ended without an answer')));
         stream.write({ ID: id });
       });
-      const res = await this.call(withDeadline(answer, this.timeoutMs, () => new DeadlineError(this.timeoutMs)));
+      const res = await this.call(withDeadline(answer, this.timeoutMs, () => new DeadlineError(this.timeoutMs)), what);
       return Number(res.TTL) > 0;
     } finally {
       try {
@@ -52,7 +53,7 @@ export class EtcdLeases {
 
   revokeLater(id: string): void {
     if (this.closed || id === '0') return;
-    this.call(this.client.leaseClient.leaseRevoke({ ID: id })).catch(() => undefined);
+    this.call(this.client.leaseClient.leaseRevoke({ ID: id }), 'revoke a lease').catch(() => undefined);
   }
 
   close(): void {

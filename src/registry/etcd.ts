@@ -99,7 +99,7 @@ export class EtcdRegistry implements Registry, CallbackLeadership, MirrorStatus 
     this.state = 'started';
     const client = (this.client = connect(this.conn));
     const log = this.o.logger;
-    this.leases = new EtcdLeases(client, (p) => this.call(p, 'manage a lease'), this.conn.callTimeoutMs);
+    this.leases = new EtcdLeases(client, (p, what) => this.call(p, what), this.conn.callTimeoutMs);
     this.mirror = new EtcdMirror({
       client, keys: this.keys, clock: this.o.clock, logger: log, zone: this.o.zone, callTimeoutMs: this.conn.callTimeoutMs,
       emit: (ev) => this.emit(ev),
@@ -178,7 +178,7 @@ export class EtcdRegistry implements Registry, CallbackLeadership, MirrorStatus 
         const r = await casLoop<undefined>(this.client!, (p) => this.call(p, `register ${svc.UUID}`), key, this.guess(svc.UUID), async (cur) => {
           const d = cur.raw === undefined ? undefined : decodeService(cur.raw, this.o.zone);
           if (d && d.rec.expiresAt > now) return { reject: new SkyError('SKY_ERR_REGISTRY_EXISTS', `a service with UUID ${svc.UUID} is already registered`, { path: 'UUID' }) };
-          if (!svc.NoExpire) lease ??= await leases.grant(svc.TTL);
+          if (!svc.NoExpire) lease ??= await leases.grant(svc.TTL, svc.UUID);
           return { ops: [{ request_put: { key: Buffer.from(key), value: Buffer.from(value), lease: lease ?? '0' } }], result: undefined, value };
         });
         await this.applied(m, r.revision);
@@ -204,8 +204,8 @@ export class EtcdRegistry implements Registry, CallbackLeadership, MirrorStatus 
         let lease = '0';
         if (rec.expiresAt !== Infinity) {
           // Same TTL: keep the lease alive. New TTL (or a lease gone already): a new lease.
-          if (t === d.rec.TTL && cur.lease !== '0' && (await leases.keepAlive(cur.lease))) lease = cur.lease;
-          else lease = fresh ??= await leases.grant(t);
+          if (t === d.rec.TTL && cur.lease !== '0' && (await leases.keepAlive(cur.lease, uuid))) lease = cur.lease;
+          else lease = fresh ??= await leases.grant(t, uuid);
         }
         const value = encodeService(rec, d.gen);
         return { ops: [{ request_put: { key: Buffer.from(key), value: Buffer.from(value), lease } }], result: { rec, gen: d.gen, old: cur.lease, lease }, value };
