@@ -175,12 +175,14 @@ export class EtcdRegistry implements Registry, CallbackLeadership, MirrorStatus 
       const value = encodeService(rec, gen);
       let lease: string | undefined;
       try {
-        const r = await casLoop<undefined>(this.client!, (p) => this.call(p, `register ${svc.UUID}`), key, this.guess(svc.UUID), async (cur) => {
+        // The result: the lease of an expired record this registration replaces ('0' if none).
+        const r = await casLoop<string>(this.client!, (p) => this.call(p, `register ${svc.UUID}`), key, this.guess(svc.UUID), async (cur) => {
           const d = cur.raw === undefined ? undefined : decodeService(cur.raw, this.o.zone);
           if (d && d.rec.expiresAt > now) return { reject: new SkyError('SKY_ERR_REGISTRY_EXISTS', `a service with UUID ${svc.UUID} is already registered`, { path: 'UUID' }) };
           if (!svc.NoExpire) lease ??= await leases.grant(svc.TTL, svc.UUID);
-          return { ops: [{ request_put: { key: Buffer.from(key), value: Buffer.from(value), lease: lease ?? '0' } }], result: undefined, value };
+          return { ops: [{ request_put: { key: Buffer.from(key), value: Buffer.from(value), lease: lease ?? '0' } }], result: cur.lease, value };
         });
+        if (r.result !== '0' && r.result !== lease) leases.revokeLater(r.result);
         await this.applied(m, r.revision);
       } catch (err) {
         if (lease) leases.revokeLater(lease);
