@@ -21,6 +21,7 @@ import type { Clock } from '../clock.js';
 import type { Logger } from '../logger.js';
 import { decodeCallback, decodeService, text, type KeyLayout, type ServiceEntry } from './etcd-codec.js';
 import { withDeadline, DeadlineError } from './etcd-client.js';
+import { rangeAll } from './etcd-range.js';
 import { MemoryIndex } from './memory-index.js';
 import { uuidKey } from './names.js';
 import type { Callback, RegistryEvent, StoredService } from './types.js';
@@ -48,15 +49,6 @@ interface Snapshot {
   services: Map<string, ServiceEntry>;
   callbacks: Map<string, Callback>;
   election: Map<string, number>;
-}
-
-const PAGE = 500;
-
-/** The smallest key after every key that starts with `p`. */
-function prefixEnd(p: string): Buffer {
-  const b = Buffer.from(p);
-  b[b.length - 1]! += 1; // prefixes end in '/', never 0xff
-  return b;
 }
 
 export class EtcdMirror {
@@ -109,6 +101,11 @@ export class EtcdMirror {
     });
   }
 
+  /** Cuts short the backoff of a pending re-list (a write just got through: etcd is back). */
+  retryNow(): void {
+    this.wake?.();
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     this.wake?.();
@@ -149,25 +146,11 @@ export class EtcdMirror {
     this.syncing = false;
   }
 
-  /** Every key under `prefix` at revision `rev` (0: now), in pages. */
-  private async rangeAll(prefix: string, rev: number): Promise<{ rev: number; kvs: IKeyValue[] }> {
-    const kvs: IKeyValue[] = [];
-    const end = prefixEnd(prefix);
-    let from = Buffer.from(prefix);
-    for (;;) {
-      const p = this.o.client.kv.range({ key: from, range_end: end, limit: PAGE, revision: rev || undefined });
-      const res = await withDeadline(p, this.o.callTimeoutMs, () => new DeadlineError(this.o.callTimeoutMs));
-      rev ||= Number(res.header.revision);
-      kvs.push(...res.kvs);
-      if (!res.more || res.kvs.length === 0) return { rev, kvs };
-      from = Buffer.concat([res.kvs[res.kvs.length - 1]!.key, Buffer.from([0])]);
-    }
-  }
-
   private async list(): Promise<Snapshot> {
-    const s = await this.rangeAll(this.o.keys.services, 0);
-    const c = await this.rangeAll(this.o.keys.callbacks, s.rev);
-    const el = await this.rangeAll(this.o.keys.election, s.rev);
+    const range = (prefix: string, rev: number) => rangeAll(this.o.client, prefix, rev, this.o.callTimeoutMs);
+    const s = await range(this.o.keys.services, 0);
+    const c = await range(this.o.keys.callbacks, s.rev);
+    const el = await range(this.o.keys.election, s.rev);
     const snap: Snapshot = { rev: s.rev, services: new Map(), callbacks: new Map(), election: new Map() };
     for (const kv of el.kvs) snap.election.set(text(kv.key), Number(kv.create_revision));
     for (const kv of s.kvs) {

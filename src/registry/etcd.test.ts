@@ -175,6 +175,20 @@ describe('etcd registry', () => {
     assert.equal(other.isCallbackLeader(), false);
   });
 
+  it('lists a registry larger than one page (500 keys) at one revision', { skip }, async () => {
+    const a = await open(new ManualClock());
+    const keys = (a as unknown as { keys: { root: string; services: string } }).keys;
+    const value = (i: number) => Buffer.from(JSON.stringify({ service: { ...svc({ UUID: `p${i}`, Host: `10.3.${i >> 8}.${i & 255}` }), NoExpire: true }, expiresAt: null, gen: 'g' }));
+    for (let b = 0; b < 1200; b += 120) {
+      const ops = Array.from({ length: 120 }, (_, j) => ({ request_put: { key: Buffer.from(`${keys.services}p${b + j}`), value: value(b + j) } }));
+      await raw!.kv.txn({ success: ops });
+    }
+    const b = await open(new ManualClock(), { prefix: keys.root });
+    assert.equal(b.list().length, 1200);
+    assert.ok(b.get('p1199'));
+    await until('a sees them too', () => a.list().length === 1200);
+  });
+
   it('ignores values under the prefix that are not SkyDNS records', { skip }, async () => {
     const a = await open(new ManualClock());
     const keys = (a as unknown as { keys: { services: string; callbacks: string } }).keys;

@@ -310,6 +310,7 @@ export class EtcdRegistry implements Registry, CallbackLeadership, MirrorStatus 
   /** Waits until this node's mirror shows the write (committed either way: a slow watch only delays it). */
   private async applied(m: EtcdMirror, rev: number): Promise<void> {
     if (rev > this.lastWrite) this.lastWrite = rev;
+    if (m.applied < rev) m.retryNow();
     if (!(await m.waitFor(rev, this.conn.callTimeoutMs)) && this.state !== 'closed') {
       this.o.logger.warn({ revision: rev, applied: m.applied }, 'a committed write is not in this node\'s mirror yet (watch lagging or re-listing)');
     }
