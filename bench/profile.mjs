@@ -1,10 +1,10 @@
 #!/usr/bin/env node
 /**
- * CPU profile of the SkyDNS authoritative row: `node --cpu-prof bin/skydns serve` with
- * api, skydns and synth, the suite's data, one saturation run of dnsperf; then self time
+ * CPU profile of the SkyDNS authoritative row (or, with --row cache, the cache row):
+ * `node --cpu-prof bin/skydns serve` with api, skydns and synth, the suite's data, one saturation run of dnsperf; then self time
  * per function and per file, counted only over the dnsperf run.
  *
- *   node bench/profile.mjs [--services 50] [--instances 20] [--duration 10] [--out DIR]
+ *   node bench/profile.mjs [--row auth|cache] [--services 50] [--instances 20] [--duration 10] [--out DIR]
  *
  * Writes DIR/profile.md, DIR/profile.json and keeps the .cpuprofile in DIR/profile/
  * (open it in Chrome DevTools → Performance, or speedscope).
@@ -27,6 +27,7 @@ const { values: o } = parseArgs({
     instances: { type: 'string', default: '20' },
     duration: { type: 'string', default: '10' },
     'port-base': { type: 'string', default: '15320' },
+    row: { type: 'string', default: 'auth' },
     out: { type: 'string' },
   },
 });
@@ -34,12 +35,18 @@ const N = Number(o.services);
 const M = Number(o.instances);
 const BASE = Number(o['port-base']);
 const OUT = o.out ?? fileURLToPath(new URL(`./results/tmp/${new Date().toISOString().replace(/[:.]/g, '-')}`, import.meta.url));
-const dir = join(OUT, 'profile');
+const dir = join(OUT, o.row === 'auth' ? 'profile' : `profile-${o.row}`);
 await mkdir(dir, { recursive: true });
 const queries = join(dir, 'queries.txt');
 await writeFile(queries, queryFile(N));
 
-const chain = [{ api: { listen: `127.0.0.1:${BASE + 1}` } }, 'skydns', 'synth'];
+const ROWS = {
+  auth: { title: 'SkyDNS authoritative row', chain: [{ api: { listen: `127.0.0.1:${BASE + 1}` } }, 'skydns', 'synth'] },
+  cache: { title: 'SkyDNS with cache row', chain: ['cache', { api: { listen: `127.0.0.1:${BASE + 1}` } }, 'skydns', 'synth'] },
+};
+const ROW = ROWS[o.row];
+if (!ROW) throw new Error(`--row: one of ${Object.keys(ROWS).join(', ')}`);
+const chain = ROW.chain;
 let sat;
 let window;
 try {
@@ -61,16 +68,17 @@ if (s.samples === 0) {
   s = summarise(join(dir, file));
   windowed = false;
 }
-await writeFile(join(OUT, 'profile.json'), JSON.stringify({ window, windowed, sat, ...s, functions: s.functions.slice(0, 60), files: s.files.slice(0, 40) }, null, 2));
+const base = o.row === 'auth' ? 'profile' : `profile-${o.row}`;
+await writeFile(join(OUT, `${base}.json`), JSON.stringify({ window, windowed, sat, ...s, functions: s.functions.slice(0, 60), files: s.files.slice(0, 40) }, null, 2));
 
 const top = s.functions.slice(0, 25).map((f) => {
   const [name, loc] = f.key.split('\t');
   return [`\`${name}\``, loc ? `\`${loc}\`` : '', fmt(f.ms, 0), fmt(f.pct, 1), fmt(f.pctBusy, 1)];
 });
 const topFiles = s.files.slice(0, 15).map((f) => [`\`${f.key}\``, fmt(f.ms, 0), fmt(f.pct, 1), fmt(f.pctBusy, 1)]);
-const md = `### CPU profile: SkyDNS authoritative row
+const md = `### CPU profile: ${ROW.title}
 
-\`node --cpu-prof bin/skydns serve\` (api, skydns, synth; ${N} × ${M}), one \`dnsperf -e -c 4 -q 50 -l ${o.duration}\` run:
+\`node --cpu-prof bin/skydns serve\` (${chain.map((c) => (typeof c === 'string' ? c : Object.keys(c)[0])).join(', ')}; ${N} × ${M}), one \`dnsperf -e -c 4 -q 50 -l ${o.duration}\` run:
 ${fmtInt(sat.qps)} QPS, ${fmt(sat.cpuUsPerQuery, 1)} µs CPU per query (the profiler adds some), load average ${sat.load}.
 Samples ${windowed ? 'inside the dnsperf run only' : 'of the whole process (the window matched nothing)'}: ${fmtInt(s.samples)}, ${fmt(s.totalMs, 0)} ms, of which idle ${fmt(s.idleMs, 0)} ms.
 "% busy" leaves out \`(idle)\`. Profile file: \`${join(dir, file)}\`.
@@ -83,6 +91,6 @@ Self time by file:
 
 ${table(['file', 'self ms', '% all', '% busy'], topFiles)}
 `;
-await writeFile(join(OUT, 'profile.md'), md);
+await writeFile(join(OUT, `${base}.md`), md);
 process.stdout.write(md);
 process.stderr.write(`[profile] done, load ${loadavg()}\n`);
