@@ -65,7 +65,7 @@ describe('etcd registry failures', () => {
     assert.match(await unavailable(reg.put(svc())), /no quorum/);
     assert.ok(lines.some((l) => l.level === 40 && /no full list from etcd/.test(l.msg)), 'says it is not ready and retrying');
     await until('a retry is logged', () => lines.some((l) => /cannot list the registry from etcd/.test(l.msg) && /retrying/.test(l.msg)));
-    clusters.push(await EtcdCluster.start(1, 30_000, [port]));
+    clusters.push(await EtcdCluster.start(1, { clientPorts: [port] }));
     await until('the registry syncs once etcd is up', () => reg.ready(), 30_000);
     await reg.put(svc());
     assert.ok(reg.get('u1'));

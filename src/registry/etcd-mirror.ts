@@ -20,7 +20,7 @@ import type { Etcd3, IEvent, IKeyValue, IWatchResponse, Watcher } from 'etcd3';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../logger.js';
 import { decodeCallback, decodeService, text, type KeyLayout, type ServiceEntry } from './etcd-codec.js';
-import { withDeadline, DeadlineError } from './etcd-client.js';
+import { isTransient, withDeadline, DeadlineError } from './etcd-client.js';
 import { rangeAll } from './etcd-range.js';
 import { MemoryIndex } from './memory-index.js';
 import { uuidKey } from './names.js';
@@ -59,6 +59,8 @@ export class EtcdMirror {
   /** Highest revision applied: every change up to it is in the copy. */
   applied = 0;
   synced = false;
+  /** Why the last list failed (cleared by a successful one), and whether etcd was unreachable or without quorum. */
+  lastError: { message: string; transient: boolean } | undefined;
   /** Real time (ms) the mirror last stopped being in step (watch broken, re-listing); undefined while in step. */
   behindSince: number | undefined;
   private watcher: Watcher | undefined;
@@ -130,7 +132,8 @@ export class EtcdMirror {
         if (attempt > 0 || reason !== 'start') log.info({ revision: snap.rev, services: this.entries.size, reason }, 'registry mirror synced from etcd');
         break;
       } catch (err) {
-        const msg = `cannot list the registry from etcd (${this.o.describe(err)}); retrying in ${delay} ms, DNS answers from ${this.synced ? 'the last copy' : 'an empty registry (not ready)'}`;
+        this.lastError = { message: this.o.describe(err), transient: isTransient(err) };
+        const msg = `cannot list the registry from etcd (${this.lastError.message}); retrying in ${delay} ms, DNS answers from ${this.synced ? 'the last copy' : 'an empty registry (not ready)'}`;
         if (attempt === 0 || attempt % 10 === 0) log.warn({ attempt, reason }, msg);
         else log.debug({ attempt, reason }, msg);
         await new Promise<void>((r) => {
@@ -195,6 +198,7 @@ export class EtcdMirror {
     this.version += changes;
     this.synced = true;
     this.behindSince = undefined;
+    this.lastError = undefined;
     this.advance(snap.rev);
     for (const r of this.syncedWaiters.splice(0)) r();
     for (const ev of events) this.o.emit(ev);

@@ -280,7 +280,9 @@ export class EtcdRegistry implements Registry, CallbackLeadership, MirrorStatus 
     if (this.state !== 'started') return Promise.reject(new SkyError('SKY_ERR_REGISTRY_UNAVAILABLE', 'the registry has not been started'));
     const m = this.mirror!;
     if (!m.synced) {
-      return Promise.reject(new SkyError('SKY_ERR_REGISTRY_UNAVAILABLE', `the registry has no quorum: it has not synced with etcd at ${this.conn.endpoints.join(', ')} yet (still retrying)`));
+      const e = m.lastError;
+      const head = !e || e.transient ? 'the registry has no quorum: it' : 'the registry';
+      return Promise.reject(new SkyError('SKY_ERR_REGISTRY_UNAVAILABLE', `${head} has not synced with etcd at ${this.conn.endpoints.join(', ')} yet (still retrying${e ? `; last try: ${e.message}` : ''})`));
     }
     const p = this.locks.run(key, () => fn(key, m, this.leases!));
     this.track(p);

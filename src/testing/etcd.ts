@@ -8,6 +8,8 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -67,20 +69,41 @@ export interface EtcdMember {
   proc: ChildProcess | undefined;
 }
 
+/** TLS for the client URLs: the members' certificate and key, the CA clients must trust. */
+export interface EtcdTls {
+  ca: string;
+  cert: string;
+  key: string;
+  /** Require client certificates signed by `ca` (then `clientCert`/`clientKey` are used for probes). */
+  clientCertAuth?: { clientCert: string; clientKey: string };
+}
+
+export interface EtcdStartOptions {
+  /** Give up waiting for health after this long (default 30 s). */
+  timeoutMs?: number;
+  /** Pin the client ports (e.g. a port a test pointed a registry at before etcd existed). */
+  clientPorts?: number[];
+  /** Serve the client URLs over TLS (peers stay on plain HTTP on loopback). */
+  tls?: EtcdTls;
+}
+
 const live = new Set<ChildProcess>();
 process.once('exit', () => {
   for (const p of live) p.kill('SIGKILL');
 });
 
 export class EtcdCluster {
-  private constructor(readonly members: EtcdMember[], private readonly root: string, private readonly bin: string, private readonly token: string) {}
+  private constructor(
+    readonly members: EtcdMember[],
+    private readonly root: string,
+    private readonly bin: string,
+    private readonly token: string,
+    private readonly tls: EtcdTls | undefined,
+  ) {}
 
-  /**
-   * Starts `size` members and waits (up to `timeoutMs`) until every one is
-   * healthy. `clientPorts` pins the client ports (e.g. a port a test pointed
-   * a registry at before etcd existed).
-   */
-  static async start(size = 1, timeoutMs = 30_000, clientPorts?: number[]): Promise<EtcdCluster> {
+  /** Starts `size` members and waits until every one is healthy. */
+  static async start(size = 1, opts: EtcdStartOptions = {}): Promise<EtcdCluster> {
+    const { timeoutMs = 30_000, clientPorts, tls } = opts;
     const bin = etcdBinary();
     if (!bin) throw new Error('etcd binary not found: install etcd-server (apt-get install etcd-server) or set ETCD_BIN');
     for (let attempt = 0; ; attempt++) {
@@ -89,7 +112,7 @@ export class EtcdCluster {
       for (let i = 0; i < size; i++) {
         members.push({ name: `m${i}`, clientPort: clientPorts?.[i] ?? (await freePort()), peerPort: await freePort(), dataDir: join(root, `m${i}`), proc: undefined });
       }
-      const c = new EtcdCluster(members, root, bin, `skydns-${process.pid}-${Date.now()}-${attempt}`);
+      const c = new EtcdCluster(members, root, bin, `skydns-${process.pid}-${Date.now()}-${attempt}`, tls);
       for (let i = 0; i < size; i++) c.spawn(i);
       try {
         await c.waitHealthy(timeoutMs);
@@ -103,11 +126,12 @@ export class EtcdCluster {
     }
   }
 
-  /** Client endpoints (host:port) of every member, alive or not. */
+  /** Client endpoints of every member, alive or not: host:port, or https://host:port with TLS. */
   get endpoints(): string[] {
-    return this.members.map((m) => `127.0.0.1:${m.clientPort}`);
+    return this.members.map((_, i) => (this.tls ? `https://${this.endpoint(i)}` : this.endpoint(i)));
   }
 
+  /** host:port of member i's client URL. */
   endpoint(i: number): string {
     return `127.0.0.1:${this.members[i]!.clientPort}`;
   }
@@ -129,11 +153,14 @@ export class EtcdCluster {
     const m = this.members[i]!;
     if (m.proc) throw new Error(`etcd member ${m.name} is already running (pid ${m.proc.pid})`);
     const peers = this.members.map((p) => `${p.name}=http://127.0.0.1:${p.peerPort}`).join(',');
+    const scheme = this.tls ? 'https' : 'http';
+    const tlsArgs = this.tls ? ['--cert-file', this.tls.cert, '--key-file', this.tls.key, '--trusted-ca-file', this.tls.ca, ...(this.tls.clientCertAuth ? ['--client-cert-auth'] : [])] : [];
     const args = [
       '--name', m.name,
       '--data-dir', m.dataDir,
-      '--listen-client-urls', `http://127.0.0.1:${m.clientPort}`,
-      '--advertise-client-urls', `http://127.0.0.1:${m.clientPort}`,
+      '--listen-client-urls', `${scheme}://127.0.0.1:${m.clientPort}`,
+      '--advertise-client-urls', `${scheme}://127.0.0.1:${m.clientPort}`,
+      ...tlsArgs,
       '--listen-peer-urls', `http://127.0.0.1:${m.peerPort}`,
       '--initial-advertise-peer-urls', `http://127.0.0.1:${m.peerPort}`,
       '--initial-cluster', peers,
@@ -171,8 +198,7 @@ export class EtcdCluster {
   /** GET /health of member i: true when it is up and part of a cluster with a leader. */
   async healthy(i: number): Promise<boolean> {
     try {
-      const res = await fetch(`http://${this.endpoint(i)}/health`, { signal: AbortSignal.timeout(1000) });
-      const body = (await res.json()) as { health?: string };
+      const body = JSON.parse(await this.http(i, 'GET', '/health')) as { health?: string };
       return body.health === 'true';
     } catch {
       return false;
@@ -197,8 +223,8 @@ export class EtcdCluster {
 
   private async answers(i: number): Promise<boolean> {
     try {
-      const res = await fetch(`http://${this.endpoint(i)}/version`, { signal: AbortSignal.timeout(1000) });
-      return res.ok;
+      await this.http(i, 'GET', '/version');
+      return true;
     } catch {
       return false;
     }
@@ -212,8 +238,7 @@ export class EtcdCluster {
       ids.push('');
       if (!this.members[i]!.proc) continue;
       try {
-        const res = await fetch(`http://${this.endpoint(i)}/v3/maintenance/status`, { method: 'POST', body: '{}', signal: AbortSignal.timeout(1000) });
-        const st = (await res.json()) as { header?: { member_id?: string }; leader?: string };
+        const st = JSON.parse(await this.http(i, 'POST', '/v3/maintenance/status', '{}')) as { header?: { member_id?: string }; leader?: string };
         ids[i] = st.header?.member_id ?? '';
         if (st.leader && st.leader !== '0') leaderId = st.leader;
       } catch {
@@ -232,6 +257,26 @@ export class EtcdCluster {
       await sleep(100);
     }
     throw new Error(`no etcd leader within ${timeoutMs} ms`);
+  }
+
+  /** One request to member i's client URL (1 s timeout); the body when the status is 2xx. */
+  private http(i: number, method: string, path: string, body?: string): Promise<string> {
+    const t = this.tls;
+    const opts = { host: '127.0.0.1', port: this.members[i]!.clientPort, method, path, timeout: 1000 };
+    return new Promise((resolve, reject) => {
+      const done = (res: import('node:http').IncomingMessage): void => {
+        let data = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (data += c));
+        res.on('end', () => ((res.statusCode ?? 500) < 300 ? resolve(data) : reject(new Error(`${path}: ${res.statusCode}`))));
+      };
+      const req = t
+        ? httpsRequest({ ...opts, ca: readFileSync(t.ca), ...(t.clientCertAuth ? { cert: readFileSync(t.clientCertAuth.clientCert), key: readFileSync(t.clientCertAuth.clientKey) } : {}) }, done)
+        : httpRequest(opts, done);
+      req.on('timeout', () => req.destroy(new Error(`${path}: no answer within 1 s`)));
+      req.on('error', reject);
+      req.end(body);
+    });
   }
 
   /** Kills every member and removes the data dirs. */
