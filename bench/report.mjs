@@ -10,6 +10,7 @@ import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { renderScale, renderSuite } from './lib/render.mjs';
 import { fmt, table } from './lib/stats.mjs';
 
 const { values: o } = parseArgs({ options: { out: { type: 'string' }, 'no-readme': { type: 'boolean', default: false } } });
@@ -31,7 +32,8 @@ const worstP99 = skyRows.length ? Math.max(...skyRows.map((r) => r.median.fixedP
 const R = suite?.ratios ?? {};
 const rssMB = scale ? (scale.rssQueried.rssMiB * 1048576) / 1e6 : NaN;
 const targets = [
-  ['authoritative SRV: CPU µs/query ≤ 1.2 × bind9', `${fmt(R.authCpuVsBind9, 2)} ×`, yes(cmp(R.authCpuVsBind9, 1.2, 'le'))],
+  ['authoritative SRV: CPU µs/query ≤ 1.2 × bind9 (each at saturation)', `${fmt(R.authCpuVsBind9, 2)} ×`, yes(cmp(R.authCpuVsBind9, 1.2, 'le'))],
+  [`authoritative SRV: CPU µs/query ≤ 1.2 × bind9 (both at ${suite?.params.CPU_QPS ?? '?'} QPS)`, `${fmt(R.authCpuVsBind9Equal, 2)} ×`, yes(cmp(R.authCpuVsBind9Equal, 1.2, 'le'))],
   ['authoritative: QPS ≥ 0.8 × bind9 `-n 1`', `${fmt(R.authQpsVsBind9, 2)} ×`, yes(cmp(R.authQpsVsBind9, 0.8, 'ge'))],
   ['cache hits (SkyDNS with cache): QPS ≥ 0.8 × unbound', `${fmt(R.cacheQpsVsUnbound, 2)} ×`, yes(cmp(R.cacheQpsVsUnbound, 0.8, 'ge'))],
   ['cache hits (SkyDNS forward + cache): QPS ≥ 0.8 × unbound', `${fmt(R.fwdCacheQpsVsUnbound, 2)} ×`, yes(cmp(R.fwdCacheQpsVsUnbound, 0.8, 'ge'))],
@@ -60,8 +62,8 @@ const sections = [
   '',
   table(['target', 'measured', 'verdict'], targets),
   '',
-  read('suite.md'),
-  read('scale.md'),
+  suite ? renderSuite(suite) : read('suite.md'),
+  scale ? renderScale(scale) : read('scale.md'),
   read('registry.md') && `### Registration throughput (\`bench/registry.mjs\`)\n\n${read('registry.md')}`,
   read('cluster.md') && `### node:cluster and one UDP port (\`bench/experiments/cluster-udp.mjs\`)\n\n${read('cluster.md')}`,
   read('profile.md'),

@@ -6,7 +6,7 @@
 #   npm run build             # dist/ must be current
 #   bench/run.sh
 #
-# Knobs (environment): SERVICES=50 INSTANCES=20 RUNS=3 DURATION=10 FIXED_DURATION=5 QPS=10000
+# Knobs (environment): SERVICES=50 INSTANCES=20 RUNS=3 DURATION=10 FIXED_DURATION=5 QPS=10000 CPU_QPS=5000
 #   SCALE_SERVICES=5000 (× INSTANCES = 100k)  SKIP_SCALE=1  SKIP_PROFILE=1  SKIP_REGISTRY=1
 #   SKIP_CLUSTER=1  NO_README=1 (results file only)  NOTE="text" (a line for the results, e.g. the machine was busy)  PORT_BASE=15300 (uses PORT_BASE..+59)
 # Every server runs on 127.0.0.1 as a child of the scripts and is stopped by its PID;
@@ -21,6 +21,7 @@ RUNS=${RUNS:-3}
 DURATION=${DURATION:-10}
 FIXED_DURATION=${FIXED_DURATION:-5}
 QPS=${QPS:-10000}
+CPU_QPS=${CPU_QPS:-5000}
 SCALE_SERVICES=${SCALE_SERVICES:-5000}
 PORT_BASE=${PORT_BASE:-15300}
 
@@ -37,7 +38,7 @@ LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "run.sh: results in $OUT (load average $LOAD_START)"
 
 timeout 3600 node bench/suite.mjs --out "$OUT" --services "$SERVICES" --instances "$INSTANCES" --runs "$RUNS" \
-  --duration "$DURATION" --fixed-duration "$FIXED_DURATION" --qps "$QPS" --port-base "$PORT_BASE" >/dev/null
+  --duration "$DURATION" --fixed-duration "$FIXED_DURATION" --qps "$QPS" --cpu-qps "$CPU_QPS" --port-base "$PORT_BASE" >/dev/null
 
 [ -n "${SKIP_PROFILE:-}" ] || timeout 600 node bench/profile.mjs --out "$OUT" --services "$SERVICES" --instances "$INSTANCES" \
   --duration "$DURATION" --port-base $((PORT_BASE + 20)) >/dev/null

@@ -9,7 +9,8 @@
  *   - restart: SIGTERM, then time from spawning `skydns serve` on the same data dir until
  *     the last registered service answers SRV with all its instances.
  *
- *   node bench/scale.mjs [--services 5000] [--instances 20] [--duration 10] [--qps 10000] [--out DIR]
+ *   node bench/scale.mjs [--services 5000] [--instances 20] [--duration 10] [--qps 10000] [--low-qps 1000]
+ *                        [--wire-cache N (skydns's pre-encoded answers; default: the plugin's)] [--out DIR]
  *
  * Writes DIR/scale.json and DIR/scale.md. The data dir lives under DIR/scale/ (gitignored
  * when DIR is under bench/results/tmp) and is deleted at the end unless --keep.
@@ -25,7 +26,8 @@ import { waitForAnswer } from './lib/dnswire.mjs';
 import { loadavg, memory } from './lib/proc.mjs';
 import { patchAll, putAll } from './lib/register.mjs';
 import { startSkydns, stop, stopAll } from './lib/servers.mjs';
-import { fmt, fmtInt, table } from './lib/stats.mjs';
+import { renderScale } from './lib/render.mjs';
+import { fmt, fmtInt } from './lib/stats.mjs';
 
 const { values: o } = parseArgs({
   options: {
@@ -33,6 +35,8 @@ const { values: o } = parseArgs({
     instances: { type: 'string', default: '20' },
     duration: { type: 'string', default: '10' },
     qps: { type: 'string', default: '10000' },
+    'low-qps': { type: 'string', default: '1000' },
+    'wire-cache': { type: 'string' },
     'port-base': { type: 'string', default: '15330' },
     concurrency: { type: 'string', default: '64' },
     keep: { type: 'boolean', default: false },
@@ -53,9 +57,11 @@ const queries = join(dir, 'queries.txt');
 await writeFile(queries, queryFile(N));
 const say = (msg) => process.stderr.write(`[scale ${new Date().toISOString().slice(11, 19)} load ${loadavg()}] ${msg}\n`);
 
-const chain = [{ api: { listen: `127.0.0.1:${API}` } }, 'skydns', 'synth'];
+const WIRE = o['wire-cache'] === undefined ? undefined : Number(o['wire-cache']);
+const chain = [{ api: { listen: `127.0.0.1:${API}` } }, WIRE === undefined ? 'skydns' : { skydns: { wireCache: WIRE } }, 'synth'];
 const last = serviceName(N - 1);
-const r = { date: new Date().toISOString(), params: { N, M, total: N * M, QPS, CONC }, load: {} };
+const LOW = Number(o['low-qps']);
+const r = { date: new Date().toISOString(), params: { N, M, total: N * M, QPS, LOW, CONC, wireCache: WIRE }, load: {} };
 try {
   let server = await startSkydns({ name: 'scale', dir, port: PORT, chain, dataDir });
   r.rssEmpty = memory(server.pid);
@@ -72,6 +78,7 @@ try {
   await dnsperf({ port: PORT, file: queries, seconds: 2 }); // warm-up
   r.sat = await dnsperf({ port: PORT, file: queries, seconds: Number(o.duration), pid: server.pid });
   r.fixed = await dnsperf({ port: PORT, file: queries, seconds: Number(o.duration), qps: QPS, pid: server.pid });
+  if (LOW) r.low = await dnsperf({ port: PORT, file: queries, seconds: Number(o.duration), qps: LOW, pid: server.pid });
   r.rssQueried = memory(server.pid);
   say(`answers: ${fmtInt(r.sat.qps)} QPS, ${fmt(r.sat.cpuUsPerQuery, 1)} µs/q; @${QPS}: p99 ${fmt(r.fixed.p99Ms, 2)} ms; RSS ${fmt(r.rssQueried.rssMiB, 0)} MiB`);
 
@@ -95,22 +102,6 @@ try {
 }
 await writeFile(join(OUT, 'scale.json'), JSON.stringify(r, null, 2));
 
-const md = `### Scale: ${fmtInt(N * M)} registered instances (${fmtInt(N)} services × ${M})
-
-Embedded registry, every write fsynced before its answer; ${CONC} requests in flight over keep-alive HTTP/1.1 from one Node client on the same machine.
-
-${table(['measure', 'value', 'load average then'], [
-  ['PUT (register), per second', `${fmtInt(r.put.perSecond)} (${fmtInt(r.put.count)} in ${fmt(r.put.seconds, 1)} s)`, r.load.put],
-  ['PATCH (heartbeat), per second', `${fmtInt(r.patch.perSecond)} (${fmtInt(r.patch.count)} in ${fmt(r.patch.seconds, 1)} s)`, r.load.patch],
-  ['RSS empty / registered / after queries', `${fmt(r.rssEmpty.rssMiB, 0)} / ${fmt(r.rssRegistered.rssMiB, 0)} / ${fmt(r.rssQueried.rssMiB, 0)} MiB (peak ${fmt(r.rssQueried.peakMiB, 0)})`, ''],
-  [`answers at saturation (${fmtInt(N * 5)} query names, 80 % SRV)`, `${fmtInt(r.sat.qps)} QPS, lost ${fmtInt(r.sat.lost)}, ${fmt(r.sat.cpuUsPerQuery, 1)} µs CPU/query, avg ${fmt(r.sat.avgMs, 2)} ms, max ${fmt(r.sat.maxMs, 1)} ms`, r.sat.load],
-  [`answer latency at ${fmtInt(QPS)} QPS`, `avg ${fmt(r.fixed.avgMs, 2)} / p50 ${fmt(r.fixed.p50Ms, 2)} / p99 ${fmt(r.fixed.p99Ms, 2)} / max ${fmt(r.fixed.maxMs, 1)} ms, lost ${fmtInt(r.fixed.lost)}`, r.fixed.load],
-  ['data dir on disk', `${fmt(r.diskMiB, 0)} MiB`, ''],
-  ['graceful stop (SIGTERM to exit)', `${fmt(r.stopSeconds, 2)} s`, ''],
-  ['restart: spawn to "serving"', `${fmt(r.restartServingSeconds, 2)} s`, r.load.restart],
-  ['restart: spawn to the last service answering SRV', `${fmt(r.restartAnswerSeconds, 2)} s`, ''],
-  ['RSS after restart', `${fmt(r.rssRestarted.rssMiB, 0)} MiB (peak ${fmt(r.rssRestarted.peakMiB, 0)})`, ''],
-])}
-`;
+const md = renderScale(r);
 await writeFile(join(OUT, 'scale.md'), md);
 process.stdout.write(md);

@@ -5,7 +5,7 @@
  * interleaved so each SkyDNS/bind9 and SkyDNS/unbound ratio comes from runs back to back.
  *
  *   node bench/suite.mjs [--services 50] [--instances 20] [--runs 3] [--duration 10]
- *                        [--fixed-duration 5] [--qps 10000] [--out DIR]
+ *                        [--fixed-duration 5] [--qps 10000] [--cpu-qps 5000] [--out DIR]
  *
  * Writes DIR/suite.json and DIR/suite.md (DIR defaults to bench/results/tmp/<time>).
  * Needs dist/ (npm run build), dnsperf, named, unbound (bench/setup.sh). Not part of npm test.
@@ -22,7 +22,8 @@ import { query } from './lib/dnswire.mjs';
 import { loadavg } from './lib/proc.mjs';
 import { putAll } from './lib/register.mjs';
 import { checkChain, startBare, startNamed, startSkydns, startUnbound, stopAll } from './lib/servers.mjs';
-import { fmt, fmtInt, machine, median, table } from './lib/stats.mjs';
+import { renderSuite } from './lib/render.mjs';
+import { fmt, fmtInt, machine, median } from './lib/stats.mjs';
 
 const { values: o } = parseArgs({
   options: {
@@ -32,6 +33,7 @@ const { values: o } = parseArgs({
     duration: { type: 'string', default: '10' },
     'fixed-duration': { type: 'string', default: '5' },
     qps: { type: 'string', default: '10000' },
+    'cpu-qps': { type: 'string', default: '5000' },
     clients: { type: 'string', default: '4' },
     outstanding: { type: 'string', default: '50' },
     'port-base': { type: 'string', default: '15300' },
@@ -44,6 +46,7 @@ const RUNS = Number(o.runs);
 const DURATION = Number(o.duration);
 const FIXED = Number(o['fixed-duration']);
 const QPS = Number(o.qps);
+const CPU_QPS = Number(o['cpu-qps']);
 const CLIENTS = Number(o.clients);
 const OUTSTANDING = Number(o.outstanding);
 const BASE = Number(o['port-base']);
@@ -85,7 +88,7 @@ const rows = [
   { id: 'fwd', label: 'SkyDNS forward, no cache (upstream bind9; extra row, its CPU excludes bind9)', port: P.fwd, skydns: true, chain: [{ forward: { to: [`127.0.0.1:${P.named}`] } }] },
 ];
 
-const result = { date: new Date().toISOString(), machine: machine(), params: { N, M, RUNS, DURATION, FIXED, QPS, CLIENTS, OUTSTANDING }, loadStart: loadavg(), rows: {} };
+const result = { date: new Date().toISOString(), machine: machine(), params: { N, M, RUNS, DURATION, FIXED, QPS, CPU_QPS, CLIENTS, OUTSTANDING }, loadStart: loadavg(), rows: {} };
 
 try {
   say(`data: ${N} services × ${M} instances; queries ${N * 5} lines (80 % SRV, 20 % A); out ${dir}`);
@@ -132,7 +135,9 @@ try {
       const pid = servers[row.id].pid;
       const sat = await dnsperf({ port: row.port, file: queriesPath, seconds: DURATION, clients: CLIENTS, outstanding: OUTSTANDING, pid });
       const fixed = await dnsperf({ port: row.port, file: queriesPath, seconds: FIXED, clients: CLIENTS, outstanding: OUTSTANDING, qps: QPS, pid });
-      (row.runs ??= []).push({ run, sat, fixed });
+      // CPU per query at one rate every server sustains: the socket path's cost depends on the rate.
+      const equal = CPU_QPS ? await dnsperf({ port: row.port, file: queriesPath, seconds: FIXED, clients: CLIENTS, outstanding: OUTSTANDING, qps: CPU_QPS, pid }) : undefined;
+      (row.runs ??= []).push({ run, sat, fixed, equal });
       say(`run ${run} ${row.id}: ${fmtInt(sat.qps)} QPS, lost ${sat.lost}, ${fmt(sat.cpuUsPerQuery, 1)} µs/q, avg ${fmt(sat.avgMs, 2)} ms; @${QPS}: p99 ${fmt(fixed.p99Ms, 2)} ms, lost ${fixed.lost}`);
     }
   }
@@ -170,6 +175,8 @@ function ratio(a, b, f) {
 result.ratios = {
   authQpsVsBind9: ratio('auth', 'bind9', (x) => x.sat.qps),
   authCpuVsBind9: ratio('auth', 'bind9', (x) => x.sat.cpuUsPerQuery),
+  authCpuVsBind9Equal: ratio('auth', 'bind9', (x) => x.equal?.cpuUsPerQuery),
+  cacheCpuVsUnboundEqual: ratio('cache', 'unbound', (x) => x.equal?.cpuUsPerQuery),
   cacheQpsVsUnbound: ratio('cache', 'unbound', (x) => x.sat.qps),
   cacheCpuVsUnbound: ratio('cache', 'unbound', (x) => x.sat.cpuUsPerQuery),
   fwdCacheQpsVsUnbound: ratio('fwdCache', 'unbound', (x) => x.sat.qps),
@@ -177,44 +184,6 @@ result.ratios = {
 };
 await writeFile(join(OUT, 'suite.json'), JSON.stringify(result, null, 2));
 
-// Markdown.
-const rowsMd = Object.values(result.rows).map((r) => {
-  const ans = r.answers?.srv ? `${r.answers.srv.size} / ${r.answers.a?.size}` : '';
-  if (!r.median) return [r.label, r.notRun ?? 'not run', '', '', '', '', '', '', '', ans];
-  const x = r.median;
-  return [r.label, fmtInt(x.qps), fmtInt(x.lost), fmt(x.cpuUs, 1), `${fmt(x.avgMs, 2)} / ${fmt(x.maxMs, 1)}`, `${fmt(x.fixedAvgMs, 2)} / ${fmt(x.fixedP99Ms, 2)} / ${fmt(x.fixedMaxMs, 1)}`, fmtInt(x.fixedLost), fmt(x.rssMiB, 0), r.runs.map((y) => y.sat.load.split(' ')[0]).join(', '), ans];
-});
-const ratioMd = [
-  ['SkyDNS authoritative / bind9, QPS', fmt(result.ratios.authQpsVsBind9, 2), '≥ 0.8'],
-  ['SkyDNS authoritative / bind9, CPU µs per query', fmt(result.ratios.authCpuVsBind9, 2), '≤ 1.2'],
-  ['SkyDNS with cache / unbound, QPS', fmt(result.ratios.cacheQpsVsUnbound, 2), '≥ 0.8'],
-  ['SkyDNS with cache / unbound, CPU µs per query', fmt(result.ratios.cacheCpuVsUnbound, 2), ''],
-  ['SkyDNS forward + cache / unbound, QPS', fmt(result.ratios.fwdCacheQpsVsUnbound, 2), '≥ 0.8'],
-  ['SkyDNS forward + cache / unbound, CPU µs per query', fmt(result.ratios.fwdCacheCpuVsUnbound, 2), ''],
-];
-const perRun = [];
-for (const r of Object.values(result.rows))
-  for (const x of r.runs)
-    perRun.push([r.id, x.run, fmtInt(x.sat.qps), fmtInt(x.sat.lost), fmt(x.sat.cpuUsPerQuery, 1), fmt(x.sat.avgMs, 2), fmt(x.sat.maxMs, 1), fmt(x.fixed.p50Ms, 2), fmt(x.fixed.p99Ms, 2), fmt(x.fixed.maxMs, 1), fmtInt(x.fixed.lost), fmt(x.sat.rssMiB, 0), x.sat.load]);
-
-const md = `### Side by side (${N} services × ${M} instances, ${RUNS} runs, median)
-
-Saturation: \`dnsperf -e -c ${CLIENTS} -q ${OUTSTANDING} -l ${DURATION}\` (closed loop, ${OUTSTANDING} outstanding).
-Fixed rate: the same with \`-Q ${QPS} -l ${FIXED} -v\` (latency percentiles from every answer).
-CPU is the server process's utime+stime (all threads) over the run from \`/proc/PID/stat\`, divided by the queries answered.
-Load average (1 min) at the start of each saturation run is listed: anything well above 0 means other work shared the ${result.machine.nproc} cores.
-
-${table(['row', 'QPS', 'lost', 'CPU µs/query', 'latency avg / max ms', `@${QPS / 1000}k QPS avg / p99 / max ms`, `lost @${QPS / 1000}k`, 'RSS MiB', 'load (1 min) per run', 'answer bytes SRV / A'], rowsMd)}
-
-Ratios, median of the per-run ratios (each pair measured back to back):
-
-${table(['ratio', 'measured', 'target'], ratioMd)}
-
-<details><summary>Every run</summary>
-
-${table(['row', 'run', 'QPS', 'lost', 'CPU µs/q', 'avg ms', 'max ms', `@${QPS / 1000}k p50 ms`, 'p99 ms', 'max ms', 'lost', 'RSS MiB', 'loadavg'], perRun)}
-
-</details>
-`;
+const md = renderSuite(result);
 await writeFile(join(OUT, 'suite.md'), md);
 process.stdout.write(md);

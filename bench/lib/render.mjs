@@ -1,0 +1,91 @@
+/** Markdown for the suite's and the scale rows' JSON results (used by the scripts and by report.mjs). */
+import { fmt, fmtInt, median, table } from './stats.mjs';
+
+export function renderSuite(result) {
+  const { N, M, RUNS, DURATION, FIXED, QPS, CPU_QPS, CLIENTS, OUTSTANDING } = result.params;
+  const k = `${QPS / 1000}k`;
+  const ek = CPU_QPS ? `${CPU_QPS / 1000}k` : null;
+  const rowsMd = Object.values(result.rows).map((r) => {
+    const ans = r.answers?.srv ? `${r.answers.srv.size} / ${r.answers.a?.size}` : '';
+    if (!r.median) return [r.label, r.notRun ?? 'not run', '', '', '', '', '', '', '', '', '', ans];
+    const x = r.median;
+    const fixedCpu = median(r.runs.map((y) => y.fixed.cpuUsPerQuery));
+    const equalCpu = median(r.runs.map((y) => y.equal?.cpuUsPerQuery));
+    return [
+      r.label,
+      fmtInt(x.qps),
+      fmtInt(x.lost),
+      fmt(x.cpuUs, 1),
+      fmt(equalCpu, 1),
+      fmt(fixedCpu, 1),
+      `${fmt(x.avgMs, 2)} / ${fmt(x.maxMs, 1)}`,
+      `${fmt(x.fixedAvgMs, 2)} / ${fmt(x.fixedP99Ms, 2)} / ${fmt(x.fixedMaxMs, 1)}`,
+      fmtInt(x.fixedLost),
+      fmt(x.rssMiB, 0),
+      r.runs.map((y) => y.sat.load.split(' ')[0]).join(', '),
+      ans,
+    ];
+  });
+  const R = result.ratios;
+  const ratioMd = [
+    ['SkyDNS authoritative / bind9, QPS', fmt(R.authQpsVsBind9, 2), '≥ 0.8'],
+    ['SkyDNS authoritative / bind9, CPU µs per query (each at saturation)', fmt(R.authCpuVsBind9, 2), '≤ 1.2'],
+    [`SkyDNS authoritative / bind9, CPU µs per query (both at ${ek ?? 'n/a'} QPS)`, fmt(R.authCpuVsBind9Equal, 2), '≤ 1.2'],
+    ['SkyDNS with cache / unbound, QPS', fmt(R.cacheQpsVsUnbound, 2), '≥ 0.8'],
+    ['SkyDNS with cache / unbound, CPU µs per query (each at saturation)', fmt(R.cacheCpuVsUnbound, 2), ''],
+    [`SkyDNS with cache / unbound, CPU µs per query (both at ${ek ?? 'n/a'} QPS)`, fmt(R.cacheCpuVsUnboundEqual, 2), ''],
+    ['SkyDNS forward + cache / unbound, QPS', fmt(R.fwdCacheQpsVsUnbound, 2), '≥ 0.8'],
+    ['SkyDNS forward + cache / unbound, CPU µs per query', fmt(R.fwdCacheCpuVsUnbound, 2), ''],
+  ];
+  const perRun = [];
+  for (const r of Object.values(result.rows))
+    for (const x of r.runs)
+      perRun.push([r.id, x.run, fmtInt(x.sat.qps), fmtInt(x.sat.lost), fmt(x.sat.cpuUsPerQuery, 1), fmt(x.sat.avgMs, 2), fmt(x.sat.maxMs, 1), fmt(x.equal?.cpuUsPerQuery, 1), fmt(x.fixed.cpuUsPerQuery, 1), fmt(x.fixed.p50Ms, 2), fmt(x.fixed.p99Ms, 2), fmt(x.fixed.maxMs, 1), fmtInt(x.fixed.lost), fmt(x.sat.rssMiB, 0), x.sat.load]);
+
+  return `### Side by side (${N} services × ${M} instances, ${RUNS} runs, median)
+
+Saturation: \`dnsperf -e -c ${CLIENTS} -q ${OUTSTANDING} -l ${DURATION}\` (closed loop, ${OUTSTANDING} outstanding).
+Fixed rate: the same with \`-Q ${QPS} -l ${FIXED} -v\` (latency percentiles from every answer; a server that saturates below ${k} QPS is queueing there).
+CPU is the server process's utime+stime (all threads) over the run from \`/proc/PID/stat\`, divided by the queries answered,
+at saturation, at ${ek ?? 'a lower fixed rate'} QPS (a rate every server sustains) and at ${k} QPS (the per-query cost of the socket path grows when the server and dnsperf sleep between datagrams, see the floor row, so compare servers at the same rate too).
+Load average (1 min) at the start of each saturation run is listed: anything well above 0 means other work shared the cores.
+
+${table(['row', 'QPS', 'lost', 'CPU µs/query', `CPU µs/query @${ek ?? 'n/a'}`, `CPU µs/query @${k}`, 'latency avg / max ms', `@${k} QPS avg / p99 / max ms`, `lost @${k}`, 'RSS MiB', 'load (1 min) per run', 'answer bytes SRV / A'], rowsMd)}
+
+Ratios, median of the per-run ratios (each pair measured back to back):
+
+${table(['ratio', 'measured', 'target'], ratioMd)}
+
+<details><summary>Every run</summary>
+
+${table(['row', 'run', 'QPS', 'lost', 'CPU µs/q', 'avg ms', 'max ms', `CPU µs/q @${ek ?? 'n/a'}`, `CPU µs/q @${k}`, `@${k} p50 ms`, 'p99 ms', 'max ms', 'lost', 'RSS MiB', 'loadavg'], perRun)}
+
+</details>
+`;
+}
+
+export function renderScale(r) {
+  const { N, M, QPS, CONC } = r.params;
+  const lat = (x) => `avg ${fmt(x.avgMs, 2)} / p50 ${fmt(x.p50Ms, 2)} / p99 ${fmt(x.p99Ms, 2)} / max ${fmt(x.maxMs, 1)} ms, lost ${fmtInt(x.lost)}, ${fmt(x.cpuUsPerQuery, 1)} µs CPU/query`;
+  const rows = [
+    ['PUT (register), per second', `${fmtInt(r.put.perSecond)} (${fmtInt(r.put.count)} in ${fmt(r.put.seconds, 1)} s)`, r.load.put],
+    ['PATCH (heartbeat), per second', `${fmtInt(r.patch.perSecond)} (${fmtInt(r.patch.count)} in ${fmt(r.patch.seconds, 1)} s)`, r.load.patch],
+    ['RSS empty / registered / after queries', `${fmt(r.rssEmpty.rssMiB, 0)} / ${fmt(r.rssRegistered.rssMiB, 0)} / ${fmt(r.rssQueried.rssMiB, 0)} MiB (peak ${fmt(r.rssQueried.peakMiB, 0)})`, ''],
+    [`answers at saturation (${fmtInt(N * 5)} query lines over ${fmtInt(N)} names, 80 % SRV)`, `${fmtInt(r.sat.qps)} QPS, lost ${fmtInt(r.sat.lost)}, ${fmt(r.sat.cpuUsPerQuery, 1)} µs CPU/query, avg ${fmt(r.sat.avgMs, 2)} ms, max ${fmt(r.sat.maxMs, 1)} ms`, r.sat.load],
+    [`answer latency at ${fmtInt(QPS)} QPS`, lat(r.fixed), r.fixed.load],
+  ];
+  if (r.low) rows.push([`answer latency at ${fmtInt(r.params.LOW)} QPS (no queueing)`, lat(r.low), r.low.load]);
+  rows.push(
+    ['data dir on disk', `${fmt(r.diskMiB, 0)} MiB`, ''],
+    ['graceful stop (SIGTERM to exit)', `${fmt(r.stopSeconds, 2)} s`, ''],
+    ['restart: spawn to "serving"', `${fmt(r.restartServingSeconds, 2)} s`, r.load.restart],
+    ['restart: spawn to the last service answering SRV', `${fmt(r.restartAnswerSeconds, 2)} s`, ''],
+    ['RSS after restart', `${fmt(r.rssRestarted.rssMiB, 0)} MiB (peak ${fmt(r.rssRestarted.peakMiB, 0)})`, ''],
+  );
+  return `### Scale: ${fmtInt(N * M)} registered instances (${fmtInt(N)} services × ${M})
+
+Chain \`api, skydns${r.params.wireCache !== undefined ? ` (wireCache ${r.params.wireCache})` : ''}, synth\`. Embedded registry, every write fsynced before its answer; ${CONC} requests in flight over keep-alive HTTP/1.1 from one Node client on the same machine.
+
+${table(['measure', 'value', 'load average then'], rows)}
+`;
+}
