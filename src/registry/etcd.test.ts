@@ -175,6 +175,18 @@ describe('etcd registry', () => {
     assert.equal(other.isCallbackLeader(), false);
   });
 
+  it('moves callback leadership when the leader dies (its lease runs out)', { skip }, async () => {
+    const clock = new ManualClock();
+    const a = await open(clock, { electionTtl: 2 });
+    const b = await open(clock, { electionTtl: 2, prefix: (a as unknown as { keys: { root: string } }).keys.root });
+    await until('a leader', () => a.isCallbackLeader() || b.isCallbackLeader());
+    const [leader, other] = a.isCallbackLeader() ? [a, b] : [b, a];
+    // A crash, as etcd sees it: the keepalives stop and nothing is revoked.
+    (leader as unknown as { election: { lease: { release(): void } } }).election.lease.release();
+    await until('the other node is elected once the dead lease expires', () => other.isCallbackLeader(), 30_000);
+    assert.equal(leader.isCallbackLeader(), false, 'the cut-off node stepped down (no keepalive for a TTL)');
+  });
+
   it('lists a registry larger than one page (500 keys) at one revision', { skip }, async () => {
     const a = await open(new ManualClock());
     const keys = (a as unknown as { keys: { root: string; services: string } }).keys;
