@@ -8,9 +8,11 @@
  * committed it AND this node's mirror has applied it (read-your-writes). A
  * registration with a TTL holds an etcd lease of that TTL; a heartbeat keeps
  * the lease alive (or replaces it when the TTL changes) and stores the new
- * absolute expiry. etcd unreachable or without quorum: writes reject with
- * SKY_ERR_REGISTRY_UNAVAILABLE (the API's 503) after at most a few call
- * deadlines; reads go on from the mirror.
+ * absolute expiry. Each etcd call has a deadline (`callTimeoutMs`), within
+ * which tries that found no leader or no member are repeated (etcd-client.ts),
+ * so a write rides through an etcd leader change. etcd unreachable or without
+ * quorum: writes reject with SKY_ERR_REGISTRY_UNAVAILABLE (the API's 503) and a
+ * message that says so; reads go on from the mirror.
  *
  * Expiry: reads hide a record once `expiresAt <= clock.now()`. The sweeper (a
  * timer on the injected clock) then deletes it from etcd with a compare on its
@@ -30,7 +32,7 @@ import type { Clock } from '../clock.js';
 import { SkyError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { connect, DeadlineError, loadEtcd, readTls, unavailable, withDeadline, type EtcdConnection } from './etcd-client.js';
-import { callbackKey, encodeService, decodeService, keyLayout, serviceKey, type KeyLayout } from './etcd-codec.js';
+import { callbackKey, decodeCallback, encodeService, decodeService, keyLayout, serviceKey, type KeyLayout } from './etcd-codec.js';
 import { CallbackElection, type CallbackLeadership } from './etcd-election.js';
 import { EtcdMirror } from './etcd-mirror.js';
 import { EtcdSweeper } from './etcd-sweeper.js';
@@ -247,10 +249,10 @@ export class EtcdRegistry implements Registry, CallbackLeadership, MirrorStatus 
   async removeCallback(id: string): Promise<Callback> {
     return this.write(callbackKey(this.keys, id), async (key, m) => {
       const res = await this.call(this.client!.kv.deleteRange({ key: Buffer.from(key), prev_kv: true }), `remove callback ${id}`);
-      const prev = res.prev_kvs[0];
+      const prev = res.prev_kvs[0] && decodeCallback(res.prev_kvs[0].value.toString('utf8'));
+      if (res.prev_kvs.length) await this.applied(m, Number(res.header.revision));
       if (!prev) throw notFound('callback', id);
-      await this.applied(m, Number(res.header.revision));
-      return Object.freeze(JSON.parse(prev.value.toString('utf8')) as Callback);
+      return prev;
     });
   }
 
