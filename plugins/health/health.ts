@@ -9,8 +9,7 @@
  * It answers no DNS: serveDNS passes every query on.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { SkyError } from '../../src/errors.js';
-import { listenHttp, onlyGet, pathOf, send, type HttpListener } from '../../src/http/listener.js';
+import { HttpEndpoint, onlyGet, pathOf, send } from '../../src/http/listener.js';
 import type { Next, Plugin, Reply, Request, SetupContext } from '../../src/plugin.js';
 import type { HostPort } from '../../src/server/address.js';
 
@@ -26,9 +25,11 @@ export interface Readiness {
 }
 
 export class HealthPlugin implements Plugin {
-  private listener: HttpListener | undefined;
+  private readonly http: HttpEndpoint;
 
-  constructor(private readonly bind: HostPort, private readonly ctx: SetupContext) {}
+  constructor(bind: HostPort, private readonly ctx: SetupContext) {
+    this.http = new HttpEndpoint(bind, this.handle, { what: 'health', keyPath: `chain[${ctx.index}].${ctx.name}.listen`, logger: ctx.logger });
+  }
 
   serveDNS(req: Request, next: Next): Promise<Reply> {
     return next(req);
@@ -52,28 +53,21 @@ export class HealthPlugin implements Plugin {
   };
 
   async start(): Promise<void> {
-    this.listener = await listenHttp(this.bind, this.handle, {
-      what: 'health',
-      keyPath: `chain[${this.ctx.index}].${this.ctx.name}.listen`,
-      logger: this.ctx.logger,
-    });
-    this.ctx.logger.info({ address: this.listener.address }, `health probes on http://${this.listener.address}/health and /ready`);
+    const address = await this.http.open();
+    this.ctx.logger.info({ address }, `health probes on http://${address}/health and /ready`);
   }
 
-  async stop(): Promise<void> {
-    const l = this.listener;
-    this.listener = undefined;
-    await l?.close();
+  stop(): Promise<void> {
+    return this.http.close();
   }
 
   ready(): boolean {
-    return this.listener !== undefined;
+    return this.http.isOpen;
   }
 
   /** The bound address as host:port; throws before start. */
   address(): string {
-    if (!this.listener) throw new SkyError('SKY_ERR_LISTEN', 'the health plugin is not listening');
-    return this.listener.address;
+    return this.http.address();
   }
 
   /** Base URL, e.g. http://127.0.0.1:8181. */

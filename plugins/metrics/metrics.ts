@@ -7,10 +7,9 @@
 import { readFileSync } from 'node:fs';
 import type { Counter, Histogram } from 'prom-client';
 import { rcodeName } from '../../src/dns/types.js';
-import { listenHttp, onlyGet, pathOf, send, type HttpListener } from '../../src/http/listener.js';
+import { HttpEndpoint, onlyGet, pathOf, send } from '../../src/http/listener.js';
 import type { Metrics } from '../../src/metrics.js';
 import type { Next, Plugin, Reply, Request, ResponseInfo, SetupContext } from '../../src/plugin.js';
-import { SkyError } from '../../src/errors.js';
 import type { HostPort } from '../../src/server/address.js';
 import { processMetrics } from './process.js';
 
@@ -59,10 +58,20 @@ export function dnsMetrics(m: Metrics): DnsMetrics {
 
 export class MetricsPlugin implements Plugin {
   private readonly m: DnsMetrics;
-  private listener: HttpListener | undefined;
+  private readonly http: HttpEndpoint;
 
-  constructor(private readonly opts: MetricsOptions, private readonly bind: HostPort, private readonly ctx: SetupContext) {
+  constructor(private readonly opts: MetricsOptions, bind: HostPort, private readonly ctx: SetupContext) {
     this.m = dnsMetrics(ctx.metrics);
+    const registry = ctx.metrics.registry;
+    this.http = new HttpEndpoint(
+      bind,
+      async (req, res) => {
+        if (pathOf(req) !== opts.path) return send(req, res, 404, `not found; metrics are at ${opts.path}\n`);
+        if (!onlyGet(req, res)) return;
+        send(req, res, 200, await registry.metrics(), registry.contentType);
+      },
+      { what: 'metrics', keyPath: `chain[${ctx.index}].${ctx.name}.listen`, logger: ctx.logger },
+    );
     ctx.metrics.gauge('build_info', 'Always 1; the labels say which SkyDNS and Node.js run.', ['version', 'node']).set({ version: packageVersion(), node: process.versions.node }, 1);
     if (opts.process) processMetrics(ctx.metrics);
   }
@@ -82,33 +91,21 @@ export class MetricsPlugin implements Plugin {
   }
 
   async start(): Promise<void> {
-    const registry = this.ctx.metrics.registry;
-    this.listener = await listenHttp(
-      this.bind,
-      async (req, res) => {
-        if (pathOf(req) !== this.opts.path) return send(req, res, 404, `not found; metrics are at ${this.opts.path}\n`);
-        if (!onlyGet(req, res)) return;
-        send(req, res, 200, await registry.metrics(), registry.contentType);
-      },
-      { what: 'metrics', keyPath: `chain[${this.ctx.index}].${this.ctx.name}.listen`, logger: this.ctx.logger },
-    );
+    await this.http.open();
     this.ctx.logger.info({ address: this.url() }, `metrics on ${this.url()}`);
   }
 
-  async stop(): Promise<void> {
-    const l = this.listener;
-    this.listener = undefined;
-    await l?.close();
+  stop(): Promise<void> {
+    return this.http.close();
   }
 
   ready(): boolean {
-    return this.listener !== undefined;
+    return this.http.isOpen;
   }
 
   /** The bound address as host:port; throws before start. */
   address(): string {
-    if (!this.listener) throw new SkyError('SKY_ERR_LISTEN', 'the metrics plugin is not listening');
-    return this.listener.address;
+    return this.http.address();
   }
 
   /** The scrape URL, e.g. http://127.0.0.1:9153/metrics. */

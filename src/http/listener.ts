@@ -93,3 +93,38 @@ export async function listenHttp(bind: HostPort, handler: HttpHandler, o: { what
     },
   };
 }
+
+/**
+ * A plugin's own HTTP address (metrics, health): opened in the plugin's
+ * `start`, closed in `stop`; `address()` is what it actually bound.
+ */
+export class HttpEndpoint {
+  private listener: HttpListener | undefined;
+
+  constructor(
+    private readonly bind: HostPort,
+    private readonly handler: HttpHandler,
+    private readonly o: { what: string; keyPath: string; logger: Logger },
+  ) {}
+
+  async open(): Promise<string> {
+    this.listener = await listenHttp(this.bind, this.handler, this.o);
+    return this.listener.address;
+  }
+
+  async close(): Promise<void> {
+    const l = this.listener;
+    this.listener = undefined;
+    await l?.close();
+  }
+
+  get isOpen(): boolean {
+    return this.listener !== undefined;
+  }
+
+  /** The bound address as host:port; throws before `open`. */
+  address(): string {
+    if (!this.listener) throw new SkyError('SKY_ERR_LISTEN', `the ${this.o.what} plugin is not listening`);
+    return this.listener.address;
+  }
+}
