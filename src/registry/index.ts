@@ -4,5 +4,6 @@ export * from './names.js';
 export * from './pattern.js';
 export { MemoryIndex } from './memory-index.js';
 export { EmbeddedRegistry, type EmbeddedOptions } from './embedded.js';
+export { EtcdRegistry, type EtcdOptions } from './etcd.js';
 export { CallbackNotifier, callbackMatches, callbackUrl, checkReplyAllowed, type CallbackNotifierOptions } from './callbacks.js';
 export { createRegistry, registrySchema, type RegistryContext, type RegistryOptions } from './create.js';
