@@ -98,3 +98,18 @@ test('never throws on random bytes', () => {
     assert.ok(['ok', 'drop', 'error'].includes(v.kind));
   }
 });
+
+test('the question name text matches label-by-label presentation for every byte value', async () => {
+  const { labelToText } = await import('./names.js');
+  let seed = 99;
+  const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n);
+  for (let i = 0; i < 3000; i++) {
+    const labels: Buffer[] = Array.from({ length: 1 + rnd(4) }, () =>
+      Buffer.from(Array.from({ length: 1 + rnd(12) }, () => (rnd(3) === 0 ? rnd(256) : 0x61 + rnd(26)))));
+    const raw = Buffer.concat([Buffer.from([0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0]), ...labels.flatMap((l) => [Buffer.from([l.length]), l]), Buffer.from([0, 0, 1, 0, 1])]);
+    const v = parseQuery(raw);
+    assert.equal(v.kind, 'ok');
+    if (v.kind !== 'ok') return;
+    assert.equal(v.query.qname, labels.map((l) => labelToText(l, 0, l.length)).join('.'));
+  }
+});

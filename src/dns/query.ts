@@ -39,6 +39,31 @@ export type QueryVerdict =
 
 const QR = 0x8000;
 
+/** Bytes that need no escaping in presentation form (letters, digits, '-', '_', and the like). */
+const PLAIN = new Uint8Array(256);
+for (let c = 0x21; c < 0x7f; c++) PLAIN[c] = 1;
+for (const c of [0x2e, 0x5c, 0x22, 0x28, 0x29, 0x3b, 0x40, 0x24]) PLAIN[c] = 0;
+
+const scratch = Buffer.alloc(256);
+
+/**
+ * The question name (starting at offset 12, already validated) as presentation
+ * text. The common case, labels of plain characters, is one copy and one
+ * string: label length bytes become dots.
+ */
+function nameText(buf: Buffer, end: number, plain: boolean): string {
+  if (end === 13) return '.';
+  if (!plain) {
+    const parts: string[] = [];
+    for (let o = 12; buf[o] !== 0; o += buf[o]! + 1) parts.push(labelToText(buf, o + 1, o + 1 + buf[o]!));
+    return parts.join('.');
+  }
+  const n = end - 14; // without the first length byte and the root
+  buf.copy(scratch, 0, 13, 13 + n);
+  for (let o = 12 + buf[12]! + 1; o < end - 1; o += buf[o]! + 1) scratch[o - 13] = 0x2e;
+  return scratch.toString('latin1', 0, n);
+}
+
 /** Skips a (possibly compressed) name; returns the offset after it or -1. */
 function skipName(buf: Buffer, off: number): number {
   for (let hops = 0; hops < 128; hops++) {
@@ -73,7 +98,8 @@ export function parseQuery(buf: Buffer): QueryVerdict {
   // The question name: plain labels only (a pointer in the first name can only point backwards into the header).
   let off = 12;
   let wireLen = 1;
-  const parts: string[] = [];
+  // Validate the labels first; the text is built in one go afterwards.
+  let plain = true;
   for (;;) {
     if (off >= buf.length) return fail(Rcode.FORMERR, 'question name runs past the end');
     const len = buf[off]!;
@@ -83,7 +109,7 @@ export function parseQuery(buf: Buffer): QueryVerdict {
     if (off + 1 + len > buf.length) return fail(Rcode.FORMERR, 'question label runs past the end');
     wireLen += len + 1;
     if (wireLen > MAX_NAME) return fail(Rcode.FORMERR, 'question name over 255 bytes');
-    parts.push(labelToText(buf, off + 1, off + 1 + len));
+    if (plain) for (let i = off + 1; i <= off + len; i++) if (!PLAIN[buf[i]!]) { plain = false; break; }
     off += 1 + len;
   }
   const qnameEnd = off;
@@ -91,7 +117,7 @@ export function parseQuery(buf: Buffer): QueryVerdict {
   const qtype = buf.readUInt16BE(off);
   const qclass = buf.readUInt16BE(off + 2);
   off += 4;
-  const question = { qname: parts.length ? parts.join('.') : '.', qtype, qclass, qnameEnd, questionEnd: off };
+  const question = { qname: nameText(buf, qnameEnd, plain), qtype, qclass, qnameEnd, questionEnd: off };
   if (opcode !== 0) return fail(Rcode.NOTIMP, `opcode ${opcode}`, question);
 
   // Skip answer and authority records (a query normally has none), then look for OPT.
