@@ -16,7 +16,7 @@ import { SkyError, isSkyError } from '../../src/errors.js';
 import { checkReplyAllowed } from '../../src/registry/callbacks.js';
 import { uuidKey, validateCallback } from '../../src/registry/names.js';
 import type { Callback, Registry } from '../../src/registry/types.js';
-import { CALLBACK_FIELDS, callbackBody, callbackJSON, canonicalKeys, errorResponses, uuidParams } from './schemas.js';
+import { CALLBACK_FIELDS, uuidOf, callbackBody, callbackJSON, canonicalKeys, errorResponses, uuidParams } from './schemas.js';
 
 type CallbackBody = Partial<Callback>;
 
@@ -40,10 +40,7 @@ export function callbackRoutes(app: FastifyInstance, deps: { registry: Registry;
   }, async (req, reply) => {
     const { uuid } = req.params;
     const body = req.body;
-    if (body.UUID !== undefined && uuidKey(body.UUID) !== uuidKey(uuid)) {
-      throw new SkyError('SKY_ERR_REGISTRY_INVALID', `UUID in the body (${JSON.stringify(body.UUID)}) differs from the UUID in the path (${JSON.stringify(uuid)})`, { path: 'UUID' });
-    }
-    const input = validateCallback({ ...body, UUID: body.UUID ?? uuid });
+    const input = validateCallback({ ...body, UUID: uuidOf(body.UUID, uuid) });
     checkReply(input.Reply, allowNetworks);
     const existed = registry.callbacks().some((c) => uuidKey(c.UUID) === uuidKey(uuid));
     const cb = await registry.putCallback(input);

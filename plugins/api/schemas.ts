@@ -5,7 +5,19 @@
  * values (labels, ranges, TTL bounds) and names the field it refuses.
  */
 
+import { SkyError } from '../../src/errors.js';
+import { uuidKey } from '../../src/registry/names.js';
+
 const label = { type: 'string', maxLength: 1024 } as const;
+
+/** The UUID of a PUT: the path's, unless the body repeats it (then they must agree, case-insensitively). */
+export function uuidOf(bodyUuid: string | undefined, pathUuid: string): string {
+  if (bodyUuid === undefined) return pathUuid;
+  if (uuidKey(bodyUuid) !== uuidKey(pathUuid)) {
+    throw new SkyError('SKY_ERR_REGISTRY_INVALID', `UUID in the body (${JSON.stringify(bodyUuid)}) differs from the UUID in the path (${JSON.stringify(pathUuid)})`, { path: 'UUID' });
+  }
+  return bodyUuid;
+}
 
 /** Field names of a registration, in SkyDNS 1 spelling. */
 export const SERVICE_FIELDS = ['UUID', 'Name', 'Version', 'Environment', 'Region', 'Host', 'Port', 'TTL', 'Priority', 'Weight', 'NoExpire'] as const;

@@ -15,10 +15,10 @@
 import type { FastifyInstance } from 'fastify';
 import type { Clock } from '../../src/clock.js';
 import { SkyError } from '../../src/errors.js';
-import { isLabel, uuidKey } from '../../src/registry/names.js';
+import { isLabel } from '../../src/registry/names.js';
 import { parsePattern } from '../../src/registry/pattern.js';
 import { toJSON, type Registry, type Service, type ServiceJSON, type StoredService } from '../../src/registry/types.js';
-import { canonicalKeys, countsJSON, errorResponses, heartbeatBody, queryString, SERVICE_FIELDS, serviceBody, serviceJSON, uuidParams } from './schemas.js';
+import { canonicalKeys, countsJSON, uuidOf, errorResponses, heartbeatBody, queryString, SERVICE_FIELDS, serviceBody, serviceJSON, uuidParams } from './schemas.js';
 
 type ServiceBody = Omit<Service, 'UUID' | 'TTL'> & { UUID?: string; TTL?: number };
 
@@ -58,10 +58,7 @@ export function serviceRoutes(app: FastifyInstance, deps: RouteDeps): void {
   }, async (req, reply) => {
     const { uuid } = req.params;
     const body = req.body;
-    if (body.UUID !== undefined && uuidKey(body.UUID) !== uuidKey(uuid)) {
-      throw new SkyError('SKY_ERR_REGISTRY_INVALID', `UUID in the body (${JSON.stringify(body.UUID)}) differs from the UUID in the path (${JSON.stringify(uuid)})`, { path: 'UUID' });
-    }
-    const stored = await registry.put({ ...body, UUID: body.UUID ?? uuid } as Service);
+    const stored = await registry.put({ ...body, UUID: uuidOf(body.UUID, uuid) } as Service);
     reply.code(201).header('location', `/skydns/services/${encodeURIComponent(stored.UUID)}`);
     return json(stored);
   });
