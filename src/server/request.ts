@@ -52,6 +52,11 @@ export class QueryRequest implements Request {
     (this.listeners ??= []).push(fn);
   }
 
+  /** Whether any plugin asked to see the reply (the server skips building it otherwise). */
+  get watched(): boolean {
+    return this.listeners !== undefined;
+  }
+
   /** Called once by the server after writing (or dropping) the reply. */
   responded(info: ResponseInfo, onError: (err: unknown) => void): void {
     if (!this.listeners) return;

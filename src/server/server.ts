@@ -221,7 +221,7 @@ export class DnsServer {
     } finally {
       this.inFlight--;
     }
-    req.responded(
+    if (req.watched) req.responded(
       { rcode: out?.rcode ?? 0, size: out?.wire.length ?? 0, truncated: out?.truncated ?? false, dropped: out === null, answerCount: out ? out.wire.readUInt16BE(6) : 0, durationMs: performance.now() - t0, answeredBy: by },
       (err) => this.logger.error({ err }, 'onResponse listener failed'),
     );
