@@ -135,10 +135,21 @@ export type Reply = MessageReply | WireReply | DropReply;
 
 export const DROP: DropReply = Object.freeze({ drop: true as const });
 
-export type Next = (req?: Request) => Promise<Reply>;
+/**
+ * Runs the rest of the chain. It returns the reply itself when every plugin
+ * after this one answered synchronously, a promise otherwise: `await` it (or
+ * return it) rather than calling `.then` on it.
+ */
+export type Next = (req?: Request) => Reply | Promise<Reply>;
 
 export interface Plugin {
-  serveDNS(req: Request, next: Next): Promise<Reply>;
+  /**
+   * Answers, passes on or drops one query. May return the reply directly (no
+   * promise): the server then answers within the same tick, which is what a
+   * cache or pre-encoded zone hit should do. A plugin with no DNS behaviour
+   * (HTTP only, like api and health) leaves it out and the chain skips it.
+   */
+  serveDNS?(req: Request, next: Next): Reply | Promise<Reply>;
   start?(): Promise<void>;
   stop?(): Promise<void>;
   ready?(): boolean;

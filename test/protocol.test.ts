@@ -232,7 +232,7 @@ describe('limits', () => {
       // release.test is itself shed while slow.test holds the only slot, so release over the fixture directly
       const { default: echo } = await import('./fixtures/echo-plugin.js');
       const p = await echo.setup({ address: '192.0.2.1' }, {} as never);
-      await p.serveDNS({ name: 'release.test' } as never, () => Promise.reject(new Error('unused')));
+      await p.serveDNS!({ name: 'release.test' } as never, () => Promise.reject(new Error('unused')));
       assert.equal((await slow).rcode, 0);
       assert.equal((await srv.udp('a.echo.test', 'A')).rcode, 0);
     } finally {

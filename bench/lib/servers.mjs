@@ -52,9 +52,10 @@ function failOnEarlyExit(server, name, dir) {
 
 /**
  * Starts `bin/skydns serve` with `chain`, its embedded registry in `<dir>/<name>-data`.
- * Resolves once it logs that it serves DNS. `nodeArgs` go to node (e.g. --cpu-prof).
+ * Resolves once it logs that it serves DNS. `nodeArgs` go to node (e.g. --cpu-prof); `bin`
+ * runs another tree's build.
  */
-export async function startSkydns({ name, dir, port, chain, nodeArgs = [], dataDir, maxUdpSize }) {
+export async function startSkydns({ name, dir, port, chain, nodeArgs = [], dataDir, maxUdpSize, bin = SKYDNS_BIN }) {
   const skyfile = join(dir, `${name}.Skyfile`);
   await writeFile(
     skyfile,
@@ -70,7 +71,7 @@ export async function startSkydns({ name, dir, port, chain, nodeArgs = [], dataD
       2,
     ),
   );
-  const server = { name, port, ...launch(name, process.execPath, [...nodeArgs, SKYDNS_BIN, 'serve', '-c', skyfile], dir) };
+  const server = { name, port, ...launch(name, process.execPath, [...nodeArgs, bin, 'serve', '-c', skyfile], dir) };
   server.child.stdout.pipe(server.log);
   const ready = new Promise((resolve) => {
     createInterface({ input: server.child.stdout }).on('line', (line) => {

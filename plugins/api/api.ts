@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { SkyError } from '../../src/errors.js';
-import type { Next, Plugin, Reply, Request, SetupContext } from '../../src/plugin.js';
+import type { Plugin, SetupContext } from '../../src/plugin.js';
 import { CallbackNotifier } from '../../src/registry/callbacks.js';
 import { callbackLeadership } from '../../src/registry/etcd-election.js';
 import { instrumentRegistry } from '../../src/registry/metrics.js';
@@ -40,10 +40,6 @@ export class ApiPlugin implements Plugin {
   private offLeadership: (() => void) | undefined;
 
   constructor(private readonly opts: ApiOptions, private readonly bind: HostPort, private readonly ctx: SetupContext) {}
-
-  serveDNS(req: Request, next: Next): Promise<Reply> {
-    return next(req);
-  }
 
   async start(): Promise<void> {
     const { ctx, opts } = this;

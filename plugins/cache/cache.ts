@@ -15,6 +15,7 @@ import { patchWire } from '../../src/dns/index.js';
 import type { Logger } from '../../src/logger.js';
 import type { Metrics } from '../../src/metrics.js';
 import type { Next, Plugin, Reply, Request } from '../../src/plugin.js';
+import { isPromise } from '../../src/chain.js';
 import { toMs } from '../../src/config/duration.js';
 import { isFailure, makeEntry, type Entry, type RefreshOutcome } from './entry.js';
 import { cacheMetrics, type CacheMetrics } from './metrics.js';
@@ -57,7 +58,8 @@ export class Cache implements Plugin {
     this.m.release();
   }
 
-  async serveDNS(req: Request, next: Next): Promise<Reply> {
+  /** Synchronous on a hit (no promise on the hot path); a miss waits for the rest of the chain. */
+  serveDNS(req: Request, next: Next): Reply | Promise<Reply> {
     const key = cacheKey(req);
     const e = this.positive.get(key) ?? this.denial.get(key);
     if (e) {
@@ -82,7 +84,8 @@ export class Cache implements Plugin {
     }
     this.stats.misses++;
     this.m.miss();
-    return this.fresh(key, req, await next());
+    const reply = next();
+    return isPromise(reply) ? reply.then((r) => this.fresh(key, req, r)) : this.fresh(key, req, reply);
   }
 
   /**
@@ -93,7 +96,10 @@ export class Cache implements Plugin {
     const e = this.store(key, req, reply);
     const out = e && patchWire(e.w, req.id, req.rd, req.raw, req.qnameEnd, 0);
     if (!out) return reply;
-    return { wire: out, ...(reply.by === undefined ? {} : { by: reply.by }), ...(e.depends ? { depends: e.depends } : {}) };
+    const answer: Reply = { wire: out };
+    if (reply.by !== undefined) answer.by = reply.by;
+    if (e.depends) answer.depends = e.depends;
+    return answer;
   }
 
   /** Entries held (fresh or not yet evicted), positive and negative. */

@@ -46,7 +46,12 @@ export function cacheMetrics(m: Metrics, cache: Sized): CacheMetrics {
   const invalidated = m.counter('cache_invalidated_total', 'Entries dropped because the data they came from changed (registry).');
   const all = caches;
   return {
-    hit: (type) => hits.inc({ type }),
+    // Label children bound once: prom-client hashes a label object on every inc() otherwise.
+    hit: ((bound) => (type: 'positive' | 'denial' | 'servfail') => bound[type].inc())({
+      positive: hits.labels('positive'),
+      denial: hits.labels('denial'),
+      servfail: hits.labels('servfail'),
+    }),
     miss: () => misses.inc(),
     prefetch: () => prefetches.inc(),
     stale: () => stale.inc(),

@@ -10,7 +10,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HttpEndpoint, onlyGet, pathOf, send } from '../../src/http/listener.js';
-import type { Next, Plugin, Reply, Request, SetupContext } from '../../src/plugin.js';
+import type { Plugin, SetupContext } from '../../src/plugin.js';
 import type { HostPort } from '../../src/server/address.js';
 
 export interface HealthOptions {
@@ -29,10 +29,6 @@ export class HealthPlugin implements Plugin {
 
   constructor(bind: HostPort, private readonly ctx: SetupContext) {
     this.http = new HttpEndpoint(bind, this.handle, { what: 'health', keyPath: `chain[${ctx.index}].${ctx.name}.listen`, logger: ctx.logger });
-  }
-
-  serveDNS(req: Request, next: Next): Promise<Reply> {
-    return next(req);
   }
 
   /** What /ready reports right now. */

@@ -26,7 +26,7 @@ test('lines are written when the reply is written, with rcode, sizes and duratio
   const { lines, plugin } = capture({});
   const { makeRequest, readReply } = await import('../../src/testing/harness.js');
   const req = makeRequest({ name: 'Web.skydns.local', type: 'A', id: 77, remote: { address: '127.0.0.9', port: 5353 } });
-  const reply = await plugin.serveDNS(req, answer(Rcode.NOERROR));
+  const reply = await plugin.serveDNS!(req, answer(Rcode.NOERROR));
   const out = readReply(req, reply);
   req.responded({ rcode: 0, size: out.wire!.length, truncated: false, dropped: false, answerCount: 1, durationMs: 1.5, answeredBy: 'x' }, (e) => { throw e; });
   assert.equal(lines.length, 1);
@@ -47,7 +47,7 @@ test('only the selected classes are logged', async () => {
   const { lines, plugin } = capture({ class: ['error'], format: '{name} {rcode}' });
   for (const [name, rcode, n] of [['ok.test', 0, 1], ['nx.test', 3, 0], ['fail.test', 2, 0]] as const) {
     const req = makeRequest({ name, type: 'A' });
-    await plugin.serveDNS(req, answer(rcode, n));
+    await plugin.serveDNS!(req, answer(rcode, n));
     req.responded({ rcode, size: 1, truncated: false, dropped: false, answerCount: n, durationMs: 0, answeredBy: undefined }, () => undefined);
   }
   assert.deepEqual(lines, ['fail.test. SERVFAIL']);

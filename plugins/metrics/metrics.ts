@@ -76,7 +76,7 @@ export class MetricsPlugin implements Plugin {
     if (opts.process) processMetrics(ctx.metrics);
   }
 
-  serveDNS(req: Request, next: Next): Promise<Reply> {
+  serveDNS(req: Request, next: Next): Reply | Promise<Reply> {
     req.onResponse((info) => this.observe(req, info));
     return next();
   }

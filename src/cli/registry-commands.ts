@@ -108,12 +108,17 @@ export const registerCommand: Command = {
       clock: refClock,
       onError: (e) => process.stderr.write(`skydns register: heartbeat failed: ${e.status ? `HTTP ${e.status} ` : ''}${e.code}: ${e.message}\n`),
     });
+    // Signal handlers first: stdout to a pipe is written synchronously, so whoever reads the
+    // "registered" line may signal us before the next statement runs.
+    const stopped = v.keepalive
+      ? new Promise<void>((resolve) => {
+          process.once('SIGINT', () => resolve());
+          process.once('SIGTERM', () => resolve());
+        })
+      : null;
     process.stdout.write((v.json ? JSON.stringify(reg.current) : `registered ${describe(reg.current!)}`) + '\n');
-    if (!v.keepalive) return 0;
-    await new Promise<void>((resolve) => {
-      process.once('SIGINT', () => resolve());
-      process.once('SIGTERM', () => resolve());
-    });
+    if (!stopped) return 0;
+    await stopped;
     await reg.close();
     if (!v.json) process.stdout.write(`deregistered ${reg.uuid}\n`);
     return 0;

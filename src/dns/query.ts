@@ -3,7 +3,7 @@
  * without decoding anything else. It never throws: every malformed input maps
  * to a verdict (drop, FORMERR, NOTIMP, BADVERS) the server can answer with.
  */
-import { labelToText, MAX_LABEL, MAX_NAME } from './names.js';
+import { labelToText, MAX_NAME } from './names.js';
 import { Rcode, Type } from './types.js';
 
 export interface Edns {
@@ -22,6 +22,8 @@ export interface ParsedQuery {
   cd: boolean;
   /** Question name as sent (0x20 spelling kept), presentation form, no trailing dot. */
   qname: string;
+  /** `qname` with ASCII letters lowercased (the same string when it has none in upper case). */
+  name: string;
   qtype: number;
   qclass: number;
   /** Offset just past the question's name (the name spans 12..qnameEnd). */
@@ -45,23 +47,30 @@ for (let c = 0x21; c < 0x7f; c++) PLAIN[c] = 1;
 for (const c of [0x2e, 0x5c, 0x22, 0x28, 0x29, 0x3b, 0x40, 0x24]) PLAIN[c] = 0;
 
 const scratch = Buffer.alloc(256);
+const lowerScratch = Buffer.alloc(256);
+/** Buffer's latin1 decoder without toString's encoding dispatch (present on every Node Buffer). */
+type Latin1 = { latin1Slice(start: number, end: number): string };
+const text = (b: Buffer, n: number): string => (b as unknown as Latin1).latin1Slice(0, n);
 
-/**
- * The question name (starting at offset 12, already validated) as presentation
- * text. The common case, labels of plain characters, is one copy and one
- * string: label length bytes become dots.
- */
-function nameText(buf: Buffer, end: number, plain: boolean): string {
-  if (end === 13) return '.';
-  if (!plain) {
-    const parts: string[] = [];
-    for (let o = 12; buf[o] !== 0; o += buf[o]! + 1) parts.push(labelToText(buf, o + 1, o + 1 + buf[o]!));
-    return parts.join('.');
+/** The text of a name that needed escapes (rare): label by label. */
+function escapedNameText(buf: Buffer): string {
+  const parts: string[] = [];
+  for (let o = 12; buf[o] !== 0; o += buf[o]! + 1) parts.push(labelToText(buf, o + 1, o + 1 + buf[o]!));
+  return parts.join('.');
+}
+
+/** ASCII-only lowercase (DNS names compare case-insensitively for ASCII letters only, RFC 4343). */
+function asciiLower(s: string): string {
+  let out = '';
+  let from = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0x41 && c <= 0x5a) {
+      out += s.slice(from, i) + String.fromCharCode(c | 0x20);
+      from = i + 1;
+    }
   }
-  const n = end - 14; // without the first length byte and the root
-  buf.copy(scratch, 0, 13, 13 + n);
-  for (let o = 12 + buf[12]! + 1; o < end - 1; o += buf[o]! + 1) scratch[o - 13] = 0x2e;
-  return scratch.toString('latin1', 0, n);
+  return from === 0 ? s : out + s.slice(from);
 }
 
 /** Skips a (possibly compressed) name; returns the offset after it or -1. */
@@ -77,6 +86,16 @@ function skipName(buf: Buffer, off: number): number {
   return -1;
 }
 
+function fail(id: number, flags: number, rcode: number, reason: string, extra?: Partial<ParsedQuery>): QueryVerdict {
+  const query = { id, flags, opcode: (flags >> 11) & 0xf, rd: (flags & 0x0100) !== 0, cd: (flags & 0x0010) !== 0 };
+  return { kind: 'error', rcode, reason, query: extra ? Object.assign(query, extra) : query };
+}
+
+/**
+ * Parses one query. The success path builds one object literal and the two
+ * name strings (as sent, and lowercased) in a single pass over the labels;
+ * no closures, no spreads: it runs for every datagram.
+ */
 export function parseQuery(buf: Buffer): QueryVerdict {
   if (buf.length < 12) return { kind: 'drop', reason: 'shorter than a header' };
   const id = buf.readUInt16BE(0);
@@ -87,68 +106,90 @@ export function parseQuery(buf: Buffer): QueryVerdict {
   const ancount = buf.readUInt16BE(6);
   const nscount = buf.readUInt16BE(8);
   const arcount = buf.readUInt16BE(10);
-  const base = { id, flags, opcode, rd: (flags & 0x0100) !== 0, cd: (flags & 0x0010) !== 0 };
-  const fail = (rcode: number, reason: string, extra: Partial<ParsedQuery> = {}): QueryVerdict =>
-    ({ kind: 'error', rcode, reason, query: { ...base, ...extra } });
 
   if (qdcount !== 1) {
-    return opcode !== 0 ? fail(Rcode.NOTIMP, `opcode ${opcode}`) : fail(Rcode.FORMERR, `QDCOUNT is ${qdcount}, not 1`);
+    return opcode !== 0 ? fail(id, flags, Rcode.NOTIMP, `opcode ${opcode}`) : fail(id, flags, Rcode.FORMERR, `QDCOUNT is ${qdcount}, not 1`);
   }
 
   // The question name: plain labels only (a pointer in the first name can only point backwards into the header).
+  // Plain bytes are copied as they go, twice: as sent and lowercased; length bytes become dots.
   let off = 12;
-  let wireLen = 1;
-  // Validate the labels first; the text is built in one go afterwards.
+  let n = 0;
   let plain = true;
+  let upper = false;
   for (;;) {
-    if (off >= buf.length) return fail(Rcode.FORMERR, 'question name runs past the end');
+    if (off >= buf.length) return fail(id, flags, Rcode.FORMERR, 'question name runs past the end');
     const len = buf[off]!;
     if (len === 0) { off += 1; break; }
-    if ((len & 0xc0) !== 0) return fail(Rcode.FORMERR, 'compressed or extended label in the question');
-    if (len > MAX_LABEL) return fail(Rcode.FORMERR, 'label over 63 bytes');
-    if (off + 1 + len > buf.length) return fail(Rcode.FORMERR, 'question label runs past the end');
-    wireLen += len + 1;
-    if (wireLen > MAX_NAME) return fail(Rcode.FORMERR, 'question name over 255 bytes');
-    if (plain) for (let i = off + 1; i <= off + len; i++) if (!PLAIN[buf[i]!]) { plain = false; break; }
+    if ((len & 0xc0) !== 0) return fail(id, flags, Rcode.FORMERR, 'compressed or extended label in the question');
+    if (off + 1 + len > buf.length) return fail(id, flags, Rcode.FORMERR, 'question label runs past the end');
+    // Wire length so far: the labels, this one, and the root byte.
+    if (off - 12 + 1 + len + 1 > MAX_NAME) return fail(id, flags, Rcode.FORMERR, 'question name over 255 bytes');
+    if (n > 0) { scratch[n] = 0x2e; lowerScratch[n] = 0x2e; n++; }
+    for (let i = off + 1, end = off + 1 + len; i < end; i++) {
+      const c = buf[i]!;
+      if (PLAIN[c] === 0) plain = false;
+      scratch[n] = c;
+      if (c >= 0x41 && c <= 0x5a) { upper = true; lowerScratch[n] = c | 0x20; } else lowerScratch[n] = c;
+      n++;
+    }
     off += 1 + len;
   }
   const qnameEnd = off;
-  if (off + 4 > buf.length) return fail(Rcode.FORMERR, 'question type/class missing');
+  if (off + 4 > buf.length) return fail(id, flags, Rcode.FORMERR, 'question type/class missing');
   const qtype = buf.readUInt16BE(off);
   const qclass = buf.readUInt16BE(off + 2);
   off += 4;
-  const question = { qname: nameText(buf, qnameEnd, plain), qtype, qclass, qnameEnd, questionEnd: off };
-  if (opcode !== 0) return fail(Rcode.NOTIMP, `opcode ${opcode}`, question);
+  let qname: string;
+  let name: string;
+  if (n === 0) qname = name = '.';
+  else if (plain) {
+    qname = text(scratch, n);
+    name = upper ? text(lowerScratch, n) : qname;
+  } else {
+    qname = escapedNameText(buf);
+    name = upper ? asciiLower(qname) : qname;
+  }
+  const questionEnd = off;
+  if (opcode !== 0) return fail(id, flags, Rcode.NOTIMP, `opcode ${opcode}`, { qname, name, qtype, qclass, qnameEnd, questionEnd });
 
   // Skip answer and authority records (a query normally has none), then look for OPT.
   let edns: Edns | null = null;
-  let extRcodeErr: QueryVerdict | null = null;
+  let badVersion = -1;
   const total = ancount + nscount + arcount;
   for (let i = 0; i < total; i++) {
     const nameStart = off;
     off = skipName(buf, off);
-    if (off < 0 || off + 10 > buf.length) return fail(Rcode.FORMERR, 'record runs past the end', question);
-    const type = buf.readUInt16BE(off);
-    const rdlen = buf.readUInt16BE(off + 8);
-    const end = off + 10 + rdlen;
-    if (end > buf.length) return fail(Rcode.FORMERR, 'record data runs past the end', question);
-    if (type === Type.OPT) {
-      if (i < ancount + nscount) return fail(Rcode.FORMERR, 'OPT outside the additional section', question);
-      if (edns) return fail(Rcode.FORMERR, 'more than one OPT record', question);
-      if (buf[nameStart] !== 0) return fail(Rcode.FORMERR, 'OPT owner is not the root', question);
-      // Options must tile the RDATA exactly.
-      let o = off + 10;
-      while (o < end) {
-        if (o + 4 > end) return fail(Rcode.FORMERR, 'malformed EDNS option', question);
-        o += 4 + buf.readUInt16BE(o + 2);
+    let problem: string | null = null;
+    if (off < 0 || off + 10 > buf.length) problem = 'record runs past the end';
+    else {
+      const type = buf.readUInt16BE(off);
+      const rdlen = buf.readUInt16BE(off + 8);
+      const end = off + 10 + rdlen;
+      if (end > buf.length) problem = 'record data runs past the end';
+      else if (type === Type.OPT) {
+        if (i < ancount + nscount) problem = 'OPT outside the additional section';
+        else if (edns) problem = 'more than one OPT record';
+        else if (buf[nameStart] !== 0) problem = 'OPT owner is not the root';
+        else {
+          // Options must tile the RDATA exactly.
+          let o = off + 10;
+          while (o < end && o + 4 <= end) o += 4 + buf.readUInt16BE(o + 2);
+          if (o !== end) problem = 'malformed EDNS option';
+          else {
+            const version = buf[off + 5]!;
+            edns = { udpSize: Math.max(512, buf.readUInt16BE(off + 2)), version, do: (buf.readUInt16BE(off + 6) & 0x8000) !== 0 };
+            if (version !== 0) badVersion = version;
+          }
+        }
       }
-      if (o !== end) return fail(Rcode.FORMERR, 'malformed EDNS option', question);
-      const version = buf[off + 5]!;
-      edns = { udpSize: Math.max(512, buf.readUInt16BE(off + 2)), version, do: (buf.readUInt16BE(off + 6) & 0x8000) !== 0 };
-      if (version !== 0) extRcodeErr = fail(Rcode.BADVERS, `EDNS version ${version}`, { ...question, edns });
+      off = end;
     }
-    off = end;
+    if (problem !== null) return fail(id, flags, Rcode.FORMERR, problem, { qname, name, qtype, qclass, qnameEnd, questionEnd });
   }
-  if (extRcodeErr) return extRcodeErr;
-  return { kind: 'ok', query: { ...base, ...question, edns } };
+  if (badVersion >= 0) return fail(id, flags, Rcode.BADVERS, `EDNS version ${badVersion}`, { qname, name, qtype, qclass, qnameEnd, questionEnd, edns });
+  return {
+    kind: 'ok',
+    query: { id, flags, opcode, rd: (flags & 0x0100) !== 0, cd: (flags & 0x0010) !== 0, qname, name, qtype, qclass, qnameEnd, questionEnd, edns },
+  };
 }

@@ -8,7 +8,6 @@ export class QueryRequest implements Request {
   readonly id: number;
   readonly qname: string;
   readonly name: string;
-  readonly type: string;
   readonly qtype: number;
   readonly qclass: number;
   readonly rd: boolean;
@@ -20,6 +19,7 @@ export class QueryRequest implements Request {
   readonly opcode: number;
   private listeners: ((info: ResponseInfo) => void)[] | undefined;
   private decoded: DecodedMessage | undefined;
+  private typeText: string | undefined;
 
   constructor(
     q: ParsedQuery,
@@ -31,9 +31,8 @@ export class QueryRequest implements Request {
   ) {
     this.id = q.id;
     this.qname = q.qname;
-    this.name = q.qname.toLowerCase();
+    this.name = q.name;
     this.qtype = q.qtype;
-    this.type = typeName(q.qtype);
     this.qclass = q.qclass;
     this.rd = q.rd;
     this.cd = q.cd;
@@ -42,6 +41,11 @@ export class QueryRequest implements Request {
     this.qnameEnd = q.qnameEnd;
     this.questionEnd = q.questionEnd;
     this.opcode = q.opcode;
+  }
+
+  /** The type's mnemonic, looked up only when a plugin asks (log, metrics). */
+  get type(): string {
+    return (this.typeText ??= typeName(this.qtype));
   }
 
   decode(): DecodedMessage {

@@ -11,6 +11,7 @@
 import dgram from 'node:dgram';
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
+import { isPromise } from '../chain.js';
 import type { Clock } from '../clock.js';
 import { parseQuery } from '../dns/query.js';
 import { Rcode } from '../dns/types.js';
@@ -31,7 +32,7 @@ export interface ServerOptions {
   tcp: { idleTimeoutMs: number; maxConnections: number; maxPipelined: number };
 }
 
-export type RequestHandler = (req: Request) => Promise<Reply>;
+export type RequestHandler = (req: Request) => Reply | Promise<Reply>;
 
 interface Listener {
   address: string;
@@ -155,19 +156,32 @@ export class DnsServer {
 
   private onUdp(sock: dgram.Socket, msg: Buffer, rinfo: dgram.RemoteInfo): void {
     if (this.closing) return;
-    const remote: Remote = { address: rinfo.address, port: rinfo.port, family: rinfo.family === 'IPv6' ? 'IPv6' : 'IPv4' };
     this.active++;
-    this.handle(msg, 'udp', remote).then(
-      (out) => {
-        // Settle only once the datagram has left: closing the socket cancels pending sends.
-        if (out) sock.send(out, rinfo.port, rinfo.address, () => this.settle());
-        else this.settle();
-      },
-      (err) => {
-        this.logger.error({ err }, 'unexpected failure handling a UDP query');
-        this.settle();
-      },
-    );
+    // Node 20's rinfo has the Remote shape (family 'IPv4' | 'IPv6'): no copy per query.
+    let out: Buffer | null | Promise<Buffer | null>;
+    try {
+      out = this.handle(msg, 'udp', rinfo as Remote);
+    } catch (err) {
+      this.logger.error({ err }, 'unexpected failure handling a UDP query');
+      this.settle();
+      return;
+    }
+    if (out === null) this.settle();
+    else if (!isPromise(out)) this.sendUdp(sock, out, rinfo);
+    else {
+      out.then(
+        (wire) => (wire ? this.sendUdp(sock, wire, rinfo) : this.settle()),
+        (err) => {
+          this.logger.error({ err }, 'unexpected failure handling a UDP query');
+          this.settle();
+        },
+      );
+    }
+  }
+
+  /** Settles only once the datagram has left: closing the socket cancels pending sends. */
+  private sendUdp(sock: dgram.Socket, wire: Buffer, rinfo: dgram.RemoteInfo): void {
+    sock.send(wire, rinfo.port, rinfo.address, this.settleBound);
   }
 
   private onTcp(sock: net.Socket): void {
@@ -188,8 +202,12 @@ export class DnsServer {
     sock.on('close', () => this.tcpConns.delete(sock));
   }
 
-  /** One query in, at most one reply out (null: send nothing). Never throws. */
-  async handle(raw: Buffer, transport: 'udp' | 'tcp', remote: Remote): Promise<Buffer | null> {
+  /**
+   * One query in, at most one reply out (null: send nothing). Never throws.
+   * Synchronous when the chain answers synchronously (cache and zone hits):
+   * no promise is made on that path.
+   */
+  handle(raw: Buffer, transport: 'udp' | 'tcp', remote: Remote): Buffer | null | Promise<Buffer | null> {
     const v = parseQuery(raw);
     if (v.kind === 'drop') return null;
     const udpMax = this.opts.maxUdpSize;
@@ -204,25 +222,39 @@ export class DnsServer {
     }
     const t0 = performance.now();
     this.inFlight++;
-    let out: Written | null;
-    let by: string | undefined;
+    let reply: Reply | Promise<Reply>;
     try {
-      const reply = await this.handler(req);
-      by = reply.by;
+      reply = this.handler(req);
+    } catch (err) {
+      return this.finish(req, null, err, t0);
+    }
+    if (isPromise(reply)) {
+      return reply.then(
+        (r) => this.finish(req, r, null, t0),
+        (err) => this.finish(req, null, err, t0),
+      );
+    }
+    return this.finish(req, reply, null, t0);
+  }
+
+  /** Encodes the chain's reply (or SERVFAIL for a failure) and tells the plugins that watch. */
+  private finish(req: QueryRequest, reply: Reply | null, failure: unknown, t0: number): Buffer | null {
+    this.inFlight--;
+    const udpMax = this.opts.maxUdpSize;
+    let out: Written | null;
+    if (reply === null) {
+      this.logger.error({ err: failure, name: req.qname, type: req.type }, 'chain failed');
+      out = servfail(req, udpMax);
+    } else {
       try {
         out = finishReply(req, reply, udpMax);
       } catch (err) {
-        this.logger.error({ err, plugin: by, name: req.qname, type: req.type }, 'reply could not be encoded');
+        this.logger.error({ err, plugin: reply.by, name: req.qname, type: req.type }, 'reply could not be encoded');
         out = servfail(req, udpMax);
       }
-    } catch (err) {
-      this.logger.error({ err, name: req.qname, type: req.type }, 'chain failed');
-      out = servfail(req, udpMax);
-    } finally {
-      this.inFlight--;
     }
     if (req.watched) req.responded(
-      { rcode: out?.rcode ?? 0, size: out?.wire.length ?? 0, truncated: out?.truncated ?? false, dropped: out === null, answerCount: out ? out.wire.readUInt16BE(6) : 0, durationMs: performance.now() - t0, answeredBy: by },
+      { rcode: out?.rcode ?? 0, size: out?.wire.length ?? 0, truncated: out?.truncated ?? false, dropped: out === null, answerCount: out ? out.wire.readUInt16BE(6) : 0, durationMs: performance.now() - t0, answeredBy: reply?.by },
       (err) => this.logger.error({ err }, 'onResponse listener failed'),
     );
     return out?.wire ?? null;
@@ -232,6 +264,8 @@ export class DnsServer {
     this.active--;
     if (this.active === 0 && this.idleResolve) this.idleResolve();
   }
+
+  private readonly settleBound = (): void => this.settle();
 
   /** Stops accepting; waits up to `graceMs` for queries in flight; closes everything. */
   async stop(graceMs = 5000): Promise<void> {

@@ -20,7 +20,7 @@ export interface TcpDeps {
   clock: Clock;
   logger: Logger;
   limits(): { idleTimeoutMs: number; maxPipelined: number };
-  handle(raw: Buffer, remote: Remote): Promise<Buffer | null>;
+  handle(raw: Buffer, remote: Remote): Buffer | null | Promise<Buffer | null>;
   /** Called when a query is taken in and when its reply has been handed to the socket. */
   began(): void;
   settled(): void;
@@ -95,8 +95,8 @@ export class TcpConnection {
   private dispatch(msg: Buffer): void {
     this.pending++;
     this.deps.began();
-    this.deps
-      .handle(msg, this.remote)
+    // Completion stays asynchronous even for a synchronous answer: pump() and arm() must not re-enter the read loop.
+    Promise.resolve(this.deps.handle(msg, this.remote))
       .then(
         (out) => {
           if (!out || this.sock.destroyed) return;
