@@ -113,3 +113,26 @@ test('the question name text matches label-by-label presentation for every byte 
     assert.equal(v.query.qname, labels.map((l) => labelToText(l, 0, l.length)).join('.'));
   }
 });
+
+test('the lowercased name comes with the parse: ASCII letters only, the same string when already lowercase', () => {
+  const v = parseQuery(q('WeB.Production.skydns.local', 'A'));
+  assert.equal(v.kind === 'ok' && v.query.name, 'web.production.skydns.local');
+  const lower = parseQuery(q('web.production.skydns.local', 'A'));
+  assert.ok(lower.kind === 'ok' && lower.query.name === lower.query.qname);
+  // Bytes above 0x7f are not letters (RFC 4343): kept as they are, escaped in the text.
+  const raw = Buffer.from([0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 3, 0x41, 0xc4, 0x2e, 1, 0x5a, 0, 0, 1, 0, 1]);
+  const odd = parseQuery(raw);
+  assert.equal(odd.kind, 'ok');
+  if (odd.kind !== 'ok') return;
+  assert.equal(odd.query.qname, 'A\\196\\..Z');
+  assert.equal(odd.query.name, 'a\\196\\..z');
+});
+
+test('a name of exactly 255 bytes parses; 256 is FORMERR', () => {
+  const label = (n: number) => 'x'.repeat(n);
+  // 3 × 63-byte labels (192 wire bytes) + one of 61 (62) + root = 255.
+  const ok = parseQuery(q([label(63), label(63), label(63), label(61)].join('.'), 'A'));
+  assert.equal(ok.kind, 'ok');
+  const long = parseQuery(q([label(63), label(63), label(63), label(62)].join('.'), 'A'));
+  assert.equal(long.kind === 'error' && long.rcode, Rcode.FORMERR);
+});
