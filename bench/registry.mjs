@@ -7,7 +7,7 @@
  *
  * Starts `skydns serve` (a separate process: the load generator does not share
  * its event loop) with the api on 127.0.0.1 and the embedded registry in a
- * fresh temp dir, then drives it over keep-alive HTTP/1.1 connections:
+ * fresh temp dir, then drives it with autocannon over keep-alive HTTP/1.1 connections:
  *
  *   1. PUT      --count new services, --concurrency requests in flight
  *   2. PATCH    a heartbeat for each of them, same concurrency
@@ -17,12 +17,12 @@
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { Agent, request } from 'node:http';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { drive } from './lib/register.mjs';
 
 const { values: opt } = parseArgs({
   options: {
@@ -51,37 +51,6 @@ function serve(dir) {
   });
 }
 
-function send(agent, url, method, path, body) {
-  const payload = body === undefined ? undefined : JSON.stringify(body);
-  return new Promise((resolve, reject) => {
-    const req = request({ agent, host: url.hostname, port: url.port, method, path, headers: payload ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {} }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode));
-    });
-    req.on('error', reject);
-    req.end(payload);
-  });
-}
-
-/** Runs `n` requests with `conc` in flight; returns wall time and per-request latencies (ms). */
-async function phase(n, conc, make) {
-  const lat = new Float64Array(n);
-  let next = 0;
-  const t0 = performance.now();
-  await Promise.all(Array.from({ length: Math.min(conc, n) }, async () => {
-    while (next < n) {
-      const i = next++;
-      const s = performance.now();
-      const { agent, url, method, path, body, expect } = make(i);
-      const status = await send(agent, url, method, path, body);
-      if (status !== expect) throw new Error(`${method} ${path}: ${status}, expected ${expect}`);
-      lat[i] = performance.now() - s;
-    }
-  }));
-  return { seconds: (performance.now() - t0) / 1000, lat: lat.sort() };
-}
-
-const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 const ms = (x) => x.toFixed(2);
 
 const dir = await mkdtemp(join(tmpdir(), 'skydns-bench-'));
@@ -92,21 +61,22 @@ await writeFile(join(dir, 'Skyfile'), JSON.stringify({
   chain: [{ api: { listen: '127.0.0.1:0' } }],
 }));
 const { child, url } = await serve(dir);
-const agent = new Agent({ keepAlive: true, maxSockets: CONC });
 const svc = (i) => ({ Name: 'web', Version: '1.0.1', Environment: 'production', Region: i % 2 ? 'east' : 'west', Host: `10.0.${(i >> 8) & 255}.${i & 255}`, Port: 8080, TTL: 3600 });
+const base = url.href;
+const range = (n) => Array.from({ length: n }, (_, i) => i);
 try {
   // warm-up: connections, JIT, the log file
-  await phase(500, CONC, (i) => ({ agent, url, method: 'PUT', path: `/skydns/services/warm${i}`, body: svc(i), expect: 201 }));
-  const put = await phase(COUNT, CONC, (i) => ({ agent, url, method: 'PUT', path: `/skydns/services/s${i}`, body: svc(i), expect: 201 }));
-  const patch = await phase(COUNT, CONC, (i) => ({ agent, url, method: 'PATCH', path: `/skydns/services/s${i}`, body: { TTL: 3600 }, expect: 200 }));
-  const lone = await phase(2000, 1, (i) => ({ agent, url, method: 'PATCH', path: `/skydns/services/s${i}`, body: { TTL: 3600 }, expect: 200 }));
+  await drive(base, range(500), (i) => ({ method: 'PUT', path: `/skydns/services/warm${i}`, body: svc(i), expect: 201 }), CONC);
+  const put = await drive(base, range(COUNT), (i) => ({ method: 'PUT', path: `/skydns/services/s${i}`, body: svc(i), expect: 201 }), CONC);
+  const patch = await drive(base, range(COUNT), (i) => ({ method: 'PATCH', path: `/skydns/services/s${i}`, body: { TTL: 3600 }, expect: 200 }), CONC);
+  const lone = await drive(base, range(2000), (i) => ({ method: 'PATCH', path: `/skydns/services/s${i}`, body: { TTL: 3600 }, expect: 200 }), 1);
 
   const machine = `${cpus().length} CPU (${cpus()[0]?.model.trim()}), nproc ${execFileSync('nproc').toString().trim()}, kernel ${execFileSync('uname', ['-r']).toString().trim()}, Node ${process.version}`;
-  const row = (name, r, conc) => `| ${name} | ${conc} | ${Math.round(r.lat.length / r.seconds)} | ${ms(pct(r.lat, 50))} | ${ms(pct(r.lat, 99))} | ${ms(r.lat[r.lat.length - 1])} |`;
+  const row = (name, r, conc) => `| ${name} | ${conc} | ${Math.round(r.perSecond)} | ${ms(r.p50Ms)} | ${ms(r.p99Ms)} | ${ms(r.maxMs)} |`;
   process.stdout.write([
     `Date: ${new Date().toISOString()}  `,
     `Machine: ${machine}  `,
-    `Run: \`node bench/registry.mjs --count ${COUNT} --concurrency ${CONC}${FSYNC ? '' : ' --no-fsync'}\` (fsync ${FSYNC ? 'on' : 'off'})`,
+    `Run: \`node bench/registry.mjs --count ${COUNT} --concurrency ${CONC}${FSYNC ? '' : ' --no-fsync'}\` (fsync ${FSYNC ? 'on' : 'off'}; load from autocannon, one request in flight per connection)`,
     '',
     '| phase | in flight | requests/s | p50 ms | p99 ms | max ms |',
     '|---|---|---|---|---|---|',
@@ -116,7 +86,6 @@ try {
     '',
   ].join('\n'));
 } finally {
-  agent.destroy();
   child.kill('SIGTERM');
   await new Promise((r) => child.once('exit', r));
   await rm(dir, { recursive: true, force: true });

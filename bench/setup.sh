@@ -1,5 +1,6 @@
 #!/bin/sh
-# Installs the bench's tools from Debian: dnsperf, bind9 (named), unbound, dnsutils (dig).
+# Installs the bench's tools from Debian: dnsperf, bind9 (named), unbound, dnsutils (dig),
+# and from npm the HTTP load tool autocannon (bench/package.json, bench/node_modules only).
 # Run as root or with sudo. The bench starts its own named and unbound on 127.0.0.1 with
 # configs in a temp dir; it never uses the system services these packages bring.
 # Note: on a machine with systemd the packages enable and start system named/unbound on
@@ -28,3 +29,7 @@ DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y $available
 for t in dnsperf named unbound dig; do
   if command -v "$t" >/dev/null 2>&1 || [ -x "/usr/sbin/$t" ]; then echo "setup.sh: $t ok"; else echo "setup.sh: $t missing" >&2; fi
 done
+
+# autocannon drives registrations (PUT/PATCH per second); it is the bench's, not SkyDNS's.
+here=$(dirname "$0")
+if npm --prefix "$here" ci --no-audit --no-fund >/dev/null; then echo "setup.sh: autocannon ok"; else echo "setup.sh: npm could not install autocannon (bench/package.json)" >&2; fi

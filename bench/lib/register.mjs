@@ -1,50 +1,57 @@
 /**
- * Registers services into a running SkyDNS over its HTTP API (PUT, PATCH), a bounded
- * number of requests in flight on keep-alive connections, as bench/registry.mjs does.
+ * Registers services into a running SkyDNS over its HTTP API (PUT, PATCH) with autocannon
+ * (the HTTP load tool; a bench-only dependency in bench/package.json, installed by
+ * setup.sh): `concurrency` keep-alive connections, one request in flight on each, every
+ * request built from the next item so each PUT carries its own UUID and body.
  */
-import { Agent, request } from 'node:http';
+import { createRequire } from 'node:module';
 
-function send(agent, base, method, path, body) {
-  const payload = body === undefined ? undefined : JSON.stringify(body);
-  return new Promise((resolve, reject) => {
-    const req = request(
-      { agent, host: base.hostname, port: base.port, method, path, timeout: 30000, headers: payload ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {} },
-      (res) => {
-        res.resume();
-        res.on('end', () => resolve(res.statusCode));
-      },
-    );
-    req.on('timeout', () => req.destroy(new Error(`${method} ${path}: no answer in 30 s`)));
-    req.on('error', reject);
-    req.end(payload);
-  });
+function loadAutocannon() {
+  try {
+    return createRequire(import.meta.url)('autocannon');
+  } catch {
+    throw new Error('autocannon is missing: run bench/setup.sh (or `npm --prefix bench install`)');
+  }
 }
 
 /**
  * Sends one request per item (`make(item)` → { method, path, body, expect }), `concurrency`
- * in flight. Returns { count, seconds, perSecond }.
+ * in flight. Returns { count, seconds, perSecond, p50Ms, p99Ms }; throws when any answer is
+ * not the expected status or a request failed.
  */
 export async function drive(apiUrl, items, make, concurrency = 64) {
-  const base = new URL(apiUrl);
-  const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
-  const list = Array.isArray(items) ? items : [...items];
+  const autocannon = loadAutocannon();
+  const list = (Array.isArray(items) ? items : [...items]).map(make);
+  if (list.length === 0) return { count: 0, seconds: 0, perSecond: NaN, p50Ms: NaN, p99Ms: NaN, maxMs: NaN };
   let next = 0;
+  const statuses = new Map();
   const t0 = performance.now();
-  try {
-    await Promise.all(
-      Array.from({ length: Math.min(concurrency, list.length) }, async () => {
-        while (next < list.length) {
-          const { method, path, body, expect } = make(list[next++]);
-          const status = await send(agent, base, method, path, body);
-          if (status !== expect) throw new Error(`${method} ${path}: HTTP ${status}, expected ${expect}`);
-        }
-      }),
-    );
-  } finally {
-    agent.destroy();
-  }
+  const result = await autocannon({
+    url: apiUrl,
+    connections: Math.min(concurrency, list.length),
+    amount: list.length,
+    timeout: 30,
+    requests: [
+      {
+        setupRequest(req) {
+          const r = list[next++ % list.length];
+          return { ...req, method: r.method, path: r.path, headers: { 'content-type': 'application/json' }, body: r.body === undefined ? undefined : JSON.stringify(r.body) };
+        },
+        onResponse(status) {
+          statuses.set(status, (statuses.get(status) ?? 0) + 1);
+        },
+      },
+    ],
+  });
   const seconds = (performance.now() - t0) / 1000;
-  return { count: list.length, seconds, perSecond: list.length / seconds };
+  const expect = list[0].expect;
+  const bad = [...statuses].filter(([s]) => s !== expect);
+  if (bad.length || result.errors || result.timeouts) {
+    throw new Error(`${list[0].method}: statuses ${JSON.stringify(Object.fromEntries(statuses))}, ${result.errors} errors, ${result.timeouts} timeouts (expected all ${expect})`);
+  }
+  const done = statuses.get(expect) ?? 0;
+  if (done !== list.length) throw new Error(`${list[0].method}: ${done} of ${list.length} requests answered`);
+  return { count: list.length, seconds, perSecond: list.length / seconds, p50Ms: result.latency.p50, p99Ms: result.latency.p99, maxMs: result.latency.max };
 }
 
 export const putAll = (apiUrl, insts, concurrency) =>
