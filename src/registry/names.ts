@@ -73,6 +73,19 @@ export function labelsOf(s: Service): Record<FieldName, string> {
   return l;
 }
 
+/**
+ * How many distinct service names (environment and name labels) `services`
+ * hold: what answer caches size themselves by (a name is asked as SRV and as A).
+ */
+export function distinctServiceNames(services: Iterable<Service>): number {
+  const seen = new Set<string>();
+  for (const s of services) {
+    const l = labelsOf(s);
+    seen.add(`${l.name}.${l.environment}`);
+  }
+  return seen.size;
+}
+
 /** The labels in `order` (default: [uuid, host, region, version, name, environment]). */
 export function serviceLabels(s: Service, order: readonly FieldName[] = DEFAULT_ORDER): string[] {
   const l = labelsOf(s);
