@@ -3,14 +3,21 @@
  * committed records, including ones whose time has passed but that the sweeper
  * has not removed yet: each read takes `now` and hides those.
  *
- * - uuid → record (keys lowercased: UUIDs are DNS labels)
- * - (environment, name) → uuids, so a query naming both is not a full scan
+ * - uuid → record and its six DNS labels, computed once when it is stored
+ *   (keys lowercased: UUIDs are DNS labels)
+ * - (environment, name) → records, so a query naming both is not a full scan
  * - a lazy min-heap of expiry times, so the sweeper finds due records without a scan
  * - the stored callbacks
  */
 import { labelsOf, uuidKey } from './names.js';
-import { matches, normalizePattern } from './pattern.js';
-import type { Callback, ServicePattern, StoredService } from './types.js';
+import { compilePattern, matchesLabels } from './pattern.js';
+import type { Callback, FieldName, ServicePattern, StoredService } from './types.js';
+
+/** A stored record with its labels (what every query compares). */
+interface Slot {
+  readonly svc: StoredService;
+  readonly labels: Readonly<Record<FieldName, string>>;
+}
 
 interface HeapEntry {
   at: number;
@@ -70,8 +77,8 @@ function bucketKey(environment: string, name: string): string {
 }
 
 export class MemoryIndex {
-  private readonly byKey = new Map<string, StoredService>();
-  private readonly byEnvName = new Map<string, Set<string>>();
+  private readonly byKey = new Map<string, Slot>();
+  private readonly byEnvName = new Map<string, Set<Slot>>();
   private readonly heap = new ExpiryHeap();
   /** Callback id (lowercased) → callback. */
   readonly callbackMap = new Map<string, Callback>();
@@ -82,24 +89,24 @@ export class MemoryIndex {
 
   /** The committed record, live or not. */
   getRaw(uuid: string): StoredService | undefined {
-    return this.byKey.get(uuidKey(uuid));
+    return this.byKey.get(uuidKey(uuid))?.svc;
   }
 
   /** The record if it is live at `now`. */
   get(uuid: string, now: number): StoredService | undefined {
-    const s = this.byKey.get(uuidKey(uuid));
+    const s = this.byKey.get(uuidKey(uuid))?.svc;
     return s && s.expiresAt > now ? s : undefined;
   }
 
   set(svc: StoredService): void {
     const key = uuidKey(svc.UUID);
     this.delete(key);
-    this.byKey.set(key, svc);
-    const l = labelsOf(svc);
-    const b = bucketKey(l.environment, l.name);
+    const slot: Slot = { svc, labels: labelsOf(svc) };
+    this.byKey.set(key, slot);
+    const b = bucketKey(slot.labels.environment, slot.labels.name);
     let set = this.byEnvName.get(b);
     if (!set) this.byEnvName.set(b, (set = new Set()));
-    set.add(key);
+    set.add(slot);
     if (svc.expiresAt !== Infinity) {
       this.heap.push({ at: svc.expiresAt, key });
       // Refreshes leave stale heap entries behind; rebuild when they dominate.
@@ -112,44 +119,46 @@ export class MemoryIndex {
     const old = this.byKey.get(key);
     if (!old) return undefined;
     this.byKey.delete(key);
-    const l = labelsOf(old);
-    const b = bucketKey(l.environment, l.name);
+    const b = bucketKey(old.labels.environment, old.labels.name);
     const set = this.byEnvName.get(b);
-    set?.delete(key);
+    set?.delete(old);
     if (set && set.size === 0) this.byEnvName.delete(b);
-    return old;
+    return old.svc;
   }
 
   /** Every committed record, expired or not (for snapshots). */
-  all(): IterableIterator<StoredService> {
-    return this.byKey.values();
+  *all(): IterableIterator<StoredService> {
+    for (const s of this.byKey.values()) yield s.svc;
   }
 
   list(now: number): StoredService[] {
     const out: StoredService[] = [];
-    for (const s of this.byKey.values()) if (s.expiresAt > now) out.push(s);
+    for (const { svc } of this.byKey.values()) if (svc.expiresAt > now) out.push(svc);
     return out;
   }
 
-  /** Live records matching `p`; uses the (environment, name) index when both are concrete. */
+  /**
+   * Live records matching `p`; uses the (environment, name) index when both
+   * are concrete. The pattern is normalised once; each record is compared by
+   * the labels stored with it.
+   */
   query(p: ServicePattern, now: number): StoredService[] {
-    const np = normalizePattern(p);
+    const c = compilePattern(p);
     const out: StoredService[] = [];
-    if (np.uuid !== undefined) {
-      const s = this.get(np.uuid, now);
-      if (s && matches(np, s)) out.push(s);
+    if (c.uuid !== undefined) {
+      const s = this.byKey.get(c.uuid);
+      if (s && s.svc.expiresAt > now && matchesLabels(c, s.labels)) out.push(s.svc);
       return out;
     }
-    if (np.environment !== undefined && np.name !== undefined) {
-      const keys = this.byEnvName.get(bucketKey(np.environment, np.name));
-      if (!keys) return out;
-      for (const k of keys) {
-        const s = this.byKey.get(k)!;
-        if (s.expiresAt > now && matches(np, s)) out.push(s);
-      }
+    if (c.environment !== undefined && c.name !== undefined) {
+      const bucket = this.byEnvName.get(bucketKey(c.environment, c.name));
+      if (!bucket) return out;
+      // Every record in the bucket has this environment and name: compare the rest only.
+      const rest = compilePattern(p, true);
+      for (const s of bucket) if (s.svc.expiresAt > now && matchesLabels(rest, s.labels)) out.push(s.svc);
       return out;
     }
-    for (const s of this.byKey.values()) if (s.expiresAt > now && matches(np, s)) out.push(s);
+    for (const s of this.byKey.values()) if (s.svc.expiresAt > now && matchesLabels(c, s.labels)) out.push(s.svc);
     return out;
   }
 
@@ -157,8 +166,8 @@ export class MemoryIndex {
   countBy(field: 'region' | 'environment', now: number): Record<string, number> {
     const out: Record<string, number> = {};
     for (const s of this.byKey.values()) {
-      if (s.expiresAt <= now) continue;
-      const v = labelsOf(s)[field];
+      if (s.svc.expiresAt <= now) continue;
+      const v = s.labels[field];
       out[v] = (out[v] ?? 0) + 1;
     }
     return out;
@@ -172,7 +181,7 @@ export class MemoryIndex {
     const out = new Set<StoredService>(); // the same record may sit in the heap twice
     for (let e = this.heap.peek(); e && e.at <= now; e = this.heap.peek()) {
       this.heap.pop();
-      const s = this.byKey.get(e.key);
+      const s = this.byKey.get(e.key)?.svc;
       if (s && s.expiresAt === e.at) out.add(s);
     }
     return [...out];
@@ -185,6 +194,6 @@ export class MemoryIndex {
 
   private rebuildHeap(): void {
     this.heap.clear();
-    for (const [key, s] of this.byKey) if (s.expiresAt !== Infinity) this.heap.push({ at: s.expiresAt, key });
+    for (const [key, { svc }] of this.byKey) if (svc.expiresAt !== Infinity) this.heap.push({ at: svc.expiresAt, key });
   }
 }
