@@ -24,51 +24,75 @@ interface HeapEntry {
   key: string;
 }
 
-/** Min-heap on `at`. Entries go stale when a record is refreshed or removed; readers check. */
+/**
+ * Min-heap on `at`. Entries go stale when a record is refreshed or removed;
+ * readers check. The times live in a Float64Array beside an array of keys:
+ * with 100k records and their refreshes that is hundreds of thousands of
+ * entries, which as objects (each with a boxed double) were ~50 bytes apiece
+ * of long-lived heap.
+ */
 class ExpiryHeap {
-  private a: HeapEntry[] = [];
+  private at = new Float64Array(1024);
+  private keys: string[] = [];
+  private n = 0;
 
   get size(): number {
-    return this.a.length;
+    return this.n;
   }
 
   push(e: HeapEntry): void {
-    const a = this.a;
-    a.push(e);
-    let i = a.length - 1;
+    if (this.n === this.at.length) {
+      const grown = new Float64Array(this.at.length * 2);
+      grown.set(this.at);
+      this.at = grown;
+    }
+    const at = this.at;
+    const keys = this.keys;
+    let i = this.n++;
     while (i > 0) {
       const p = (i - 1) >> 1;
-      if (a[p]!.at <= e.at) break;
-      a[i] = a[p]!;
+      if (at[p]! <= e.at) break;
+      at[i] = at[p]!;
+      keys[i] = keys[p]!;
       i = p;
     }
-    a[i] = e;
+    at[i] = e.at;
+    keys[i] = e.key;
   }
 
   peek(): HeapEntry | undefined {
-    return this.a[0];
+    return this.n === 0 ? undefined : { at: this.at[0]!, key: this.keys[0]! };
   }
 
   pop(): HeapEntry | undefined {
-    const a = this.a;
-    const top = a[0];
-    const last = a.pop();
-    if (a.length === 0 || !last) return top;
+    if (this.n === 0) return undefined;
+    const at = this.at;
+    const keys = this.keys;
+    const top = { at: at[0]!, key: keys[0]! };
+    const n = --this.n;
+    const lastAt = at[n]!;
+    const lastKey = keys[n]!;
+    keys.length = n;
+    if (n === 0) return top;
     let i = 0;
     for (;;) {
       const l = 2 * i + 1;
-      if (l >= a.length) break;
-      const c = l + 1 < a.length && a[l + 1]!.at < a[l]!.at ? l + 1 : l;
-      if (a[c]!.at >= last.at) break;
-      a[i] = a[c]!;
+      if (l >= n) break;
+      const c = l + 1 < n && at[l + 1]! < at[l]! ? l + 1 : l;
+      if (at[c]! >= lastAt) break;
+      at[i] = at[c]!;
+      keys[i] = keys[c]!;
       i = c;
     }
-    a[i] = last;
+    at[i] = lastAt;
+    keys[i] = lastKey;
     return top;
   }
 
   clear(): void {
-    this.a = [];
+    this.at = new Float64Array(1024);
+    this.keys = [];
+    this.n = 0;
   }
 }
 
