@@ -105,7 +105,14 @@ export function encodeEntry(req: Request, msg: Message, builtAt: number, aging: 
     MAX_MESSAGE,
     null,
   );
-  return { kind: 'wire', wire: prepareWire(wire), builtAt, aging, until };
+  const w = prepareWire(wire);
+  // Small Buffers are slices of Node's shared 8 KB pool: a kept answer would
+  // pin its whole slab (with the replies allocated around it) for as long as
+  // it stays in the map. Kept answers get memory of their own.
+  const own = Buffer.allocUnsafeSlow(w.wire.length);
+  w.wire.copy(own);
+  w.wire = own;
+  return { kind: 'wire', wire: w, builtAt, aging, until };
 }
 
 /** A copy of the entry for this client; null when its question cannot be patched in. */

@@ -15,7 +15,7 @@ import type { Callback, FieldName, ServicePattern, StoredService } from './types
 
 /** A stored record with its labels (what every query compares). */
 interface Slot {
-  readonly svc: StoredService;
+  svc: StoredService;
   readonly labels: Readonly<Record<FieldName, string>>;
 }
 
@@ -96,6 +96,11 @@ class ExpiryHeap {
   }
 }
 
+/** Whether two versions of a record have the same labels (the fields are compared as given, so cheaply). */
+function sameLabels(a: StoredService, b: StoredService): boolean {
+  return a.UUID === b.UUID && a.Host === b.Host && a.Region === b.Region && a.Version === b.Version && a.Name === b.Name && a.Environment === b.Environment;
+}
+
 function bucketKey(environment: string, name: string): string {
   return `${environment}\u0000${name}`;
 }
@@ -124,6 +129,13 @@ export class MemoryIndex {
 
   set(svc: StoredService): void {
     const key = uuidKey(svc.UUID);
+    const old = this.byKey.get(key);
+    if (old && sameLabels(old.svc, svc)) {
+      // A heartbeat (or a change outside the labels): same labels, same bucket.
+      old.svc = svc;
+      this.schedule(svc, key);
+      return;
+    }
     this.delete(key);
     const slot: Slot = { svc, labels: labelsOf(svc) };
     this.byKey.set(key, slot);
@@ -131,11 +143,14 @@ export class MemoryIndex {
     let set = this.byEnvName.get(b);
     if (!set) this.byEnvName.set(b, (set = new Set()));
     set.add(slot);
-    if (svc.expiresAt !== Infinity) {
-      this.heap.push({ at: svc.expiresAt, key });
-      // Refreshes leave stale heap entries behind; rebuild when they dominate.
-      if (this.heap.size > 2 * this.byKey.size + 1024) this.rebuildHeap();
-    }
+    this.schedule(svc, key);
+  }
+
+  private schedule(svc: StoredService, key: string): void {
+    if (svc.expiresAt === Infinity) return;
+    this.heap.push({ at: svc.expiresAt, key });
+    // Refreshes leave stale heap entries behind; rebuild when they dominate.
+    if (this.heap.size > 2 * this.byKey.size + 1024) this.rebuildHeap();
   }
 
   delete(uuid: string): StoredService | undefined {

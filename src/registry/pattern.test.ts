@@ -92,6 +92,34 @@ describe('memory index', () => {
     assert.deepEqual([...ix.all()].map((x) => x.UUID).sort(), ['a', 'c', 'd']);
   });
 
+  it('keeps the expiry order past the heap\'s first allocation, across refreshes', () => {
+    const ix = new MemoryIndex();
+    const n = 3000;
+    // A fixed permutation of expiry times, then every record refreshed to a later time.
+    for (let i = 0; i < n; i++) ix.set(at({ UUID: `r${i}` }, 1000 + ((i * 7919) % n)));
+    for (let i = 0; i < n; i += 2) ix.set(at({ UUID: `r${i}` }, 10_000 + ((i * 7919) % n)));
+    const first = ix.takeDue(9_999);
+    assert.equal(first.length, n / 2, 'only the records not refreshed are due');
+    const times = first.map((s) => s.expiresAt);
+    assert.deepEqual(times, [...times].sort((a, b) => a - b));
+    const rest = ix.takeDue(20_000).map((s) => s.expiresAt);
+    assert.equal(rest.length, n / 2);
+    assert.deepEqual(rest, [...rest].sort((a, b) => a - b));
+    assert.equal(ix.nextExpiry(), undefined);
+  });
+
+  it('updates a record whose labels did not change in place, and moves one whose labels did', () => {
+    const ix = new MemoryIndex();
+    ix.set(at({ UUID: 'a' }, 100));
+    ix.set(at({ UUID: 'a', Port: 81 }, 200)); // a heartbeat-like replacement
+    assert.equal(ix.size, 1);
+    assert.equal(ix.query({ name: 'web', environment: 'production' }, 150)[0]?.Port, 81);
+    ix.set(at({ UUID: 'a', Region: 'west' }, 200));
+    assert.deepEqual(ix.query({ region: 'east' }, 150), []);
+    assert.equal(ix.query({ name: 'web', environment: 'production', region: 'west' }, 150).length, 1);
+    assert.deepEqual(ix.countBy('region', 150), { west: 1 });
+  });
+
   it('compares the labels stored at insertion, not the record each query', () => {
     const ix = new MemoryIndex();
     // A record that is not frozen: labelsOf would not cache it, so a per-query
