@@ -8,6 +8,7 @@
  * The bytes are the ones `encodeResponse` writes for the same message
  * (flags AA, no OPT: the server appends the one each client needs).
  */
+import { isIP } from 'node:net';
 import * as packet from 'dns-packet';
 
 export interface AddressRecords {
@@ -42,13 +43,14 @@ export function encodeAddressRecords(qtype: 1 | 28, addresses: readonly string[]
   const size = 12 + rdlen;
   const records = Buffer.alloc(size * addresses.length);
   const codec = codecs.record(qtype === 1 ? 'A' : 'AAAA');
+  const family = qtype === 1 ? 4 : 6;
   for (let i = 0; i < addresses.length; i++) {
+    if (isIP(addresses[i]!) !== family) throw new RangeError(`not an IPv${family} address: ${addresses[i]}`);
     const o = i * size;
     records.writeUInt16BE(0xc00c, o);
     records.writeUInt16BE(qtype, o + 2);
     records.writeUInt16BE(1, o + 4);
     codec.encode(addresses[i], records, o + 10); // writes RDLENGTH and the address
-    if (codec.encode.bytes !== rdlen + 2) throw new RangeError(`not an address of type ${qtype}: ${addresses[i]}`);
   }
   return { records, size, count: addresses.length, ttl: 0 };
 }
