@@ -133,6 +133,13 @@ describe('synth wire replies', () => {
     await compare(f, { name: W, type: 'A', edns: { udpSize: 1232 } }, 2);
   });
 
+  it('take memo "auto" by default, and refuse other words', async () => {
+    f = await fixture([svc('w1')]);
+    await compare(f, { name: W, type: 'A' }, 0);
+    assert.equal((f.plugin as SynthHandler).memo.size, 1);
+    await assert.rejects(setupPlugin(synth, { memo: 'lots' }, { clock: f.clock, registryInstance: f.registry }), { code: 'SKY_ERR_CONFIG_INVALID' });
+  });
+
   it('keep memo entries within the memo option and still answer with 0', async () => {
     f = await fixture([svc('w1'), svc('a1', { Name: 'api', Host: '10.0.0.9' })], { memo: 1 });
     const h = f.plugin as SynthHandler;
