@@ -11,6 +11,10 @@
  *
  *   node bench/scale.mjs [--services 5000] [--instances 20] [--duration 10] [--qps 10000] [--low-qps 1000]
  *                        [--wire-cache N (skydns's pre-encoded answers; default: the plugin's)] [--out DIR]
+ *                        [--node-args="--trace-gc ..." (flags for the server's node; its stdout is DIR/scale/scale.log)]
+ *
+ * RSS is read empty, after the PUTs, after the PATCHes (before any query) and after the queries,
+ * so growth from heartbeats and growth from answering are told apart (scale.json: rssPatched).
  *
  * Writes DIR/scale.json and DIR/scale.md. The data dir lives under DIR/scale/ (gitignored
  * when DIR is under bench/results/tmp) and is deleted at the end unless --keep.
@@ -37,6 +41,7 @@ const { values: o } = parseArgs({
     qps: { type: 'string', default: '10000' },
     'low-qps': { type: 'string', default: '1000' },
     'wire-cache': { type: 'string' },
+    'node-args': { type: 'string', default: '' },
     'port-base': { type: 'string', default: '15330' },
     concurrency: { type: 'string', default: '64' },
     keep: { type: 'boolean', default: false },
@@ -57,13 +62,14 @@ const queries = join(dir, 'queries.txt');
 await writeFile(queries, queryFile(N));
 const say = (msg) => process.stderr.write(`[scale ${new Date().toISOString().slice(11, 19)} load ${loadavg()}] ${msg}\n`);
 
+const nodeArgs = o['node-args'].split(' ').filter(Boolean);
 const WIRE = o['wire-cache'] === undefined ? undefined : Number(o['wire-cache']);
 const chain = [{ api: { listen: `127.0.0.1:${API}` } }, WIRE === undefined ? 'skydns' : { skydns: { wireCache: WIRE } }, 'synth'];
 const last = serviceName(N - 1);
 const LOW = Number(o['low-qps']);
 const r = { date: new Date().toISOString(), params: { N, M, total: N * M, QPS, LOW, CONC, wireCache: WIRE }, load: {} };
 try {
-  let server = await startSkydns({ name: 'scale', dir, port: PORT, chain, dataDir });
+  let server = await startSkydns({ name: 'scale', dir, port: PORT, chain, dataDir, nodeArgs });
   r.rssEmpty = memory(server.pid);
   const all = [...instances(N, M)];
   say(`registering ${all.length} instances, ${CONC} in flight`);
@@ -73,14 +79,15 @@ try {
   say(`PUT ${fmtInt(r.put.perSecond)}/s; RSS ${fmt(r.rssRegistered.rssMiB, 0)} MiB`);
   r.load.patch = loadavg();
   r.patch = await patchAll(`http://127.0.0.1:${API}`, all, CONC);
-  say(`PATCH ${fmtInt(r.patch.perSecond)}/s`);
+  r.rssPatched = memory(server.pid);
+  say(`PATCH ${fmtInt(r.patch.perSecond)}/s; RSS ${fmt(r.rssPatched.rssMiB, 0)} MiB (peak ${fmt(r.rssPatched.peakMiB, 0)})`);
 
   await dnsperf({ port: PORT, file: queries, seconds: 2 }); // warm-up
   r.sat = await dnsperf({ port: PORT, file: queries, seconds: Number(o.duration), pid: server.pid });
   r.fixed = await dnsperf({ port: PORT, file: queries, seconds: Number(o.duration), qps: QPS, pid: server.pid });
   if (LOW) r.low = await dnsperf({ port: PORT, file: queries, seconds: Number(o.duration), qps: LOW, pid: server.pid });
   r.rssQueried = memory(server.pid);
-  say(`answers: ${fmtInt(r.sat.qps)} QPS, ${fmt(r.sat.cpuUsPerQuery, 1)} µs/q; @${QPS}: p99 ${fmt(r.fixed.p99Ms, 2)} ms; RSS ${fmt(r.rssQueried.rssMiB, 0)} MiB`);
+  say(`answers: ${fmtInt(r.sat.qps)} QPS, ${fmt(r.sat.cpuUsPerQuery, 1)} µs/q; @${QPS}: p99 ${fmt(r.fixed.p99Ms, 2)} ms; RSS ${fmt(r.rssQueried.rssMiB, 0)} MiB (peak ${fmt(r.rssQueried.peakMiB, 0)})`);
 
   const t0 = performance.now();
   await stop(server);

@@ -16,7 +16,7 @@ import { buildAnswer, withSoa, type AnswerContext } from './answer.js';
 import type { ZoneConfig } from './options.js';
 import { authority, resolve, type Resolver } from './resolve.js';
 import { ReverseIndex } from './reverse.js';
-import { encodeEntry, serveWire, WireCache } from './wire-cache.js';
+import { autoCapacity, encodeEntry, serveWire, WireCache } from './wire-cache.js';
 
 const AXFR = 252;
 const IXFR = 251;
@@ -46,7 +46,7 @@ export class SkydnsHandler implements Plugin {
   private readonly resolver: Resolver;
 
   constructor(readonly cfg: ZoneConfig, readonly registry: Registry, private readonly clock: Clock) {
-    this.cache = new WireCache(cfg.wireCache);
+    this.cache = new WireCache(cfg.wireCache === 'auto' ? autoCapacity(registry) : cfg.wireCache);
     this.resolver = { cfg, registry, reverse: new ReverseIndex(registry) };
   }
 

@@ -30,8 +30,8 @@ export interface SkydnsOptions {
   ptrZones: string[];
   nsAddress?: string | string[];
   addresses: 'next' | 'none';
-  /** Pre-encoded answers kept (0: none). */
-  wireCache: number;
+  /** Pre-encoded answers kept (0: none; "auto": max(4096, 2 × the registry's service names)). */
+  wireCache: number | 'auto';
 }
 
 const FIELDS: FieldName[] = ['uuid', 'host', 'region', 'version', 'name', 'environment'];
@@ -78,7 +78,11 @@ export const skydnsSchema = {
       default: 'next',
       description: 'next: A/AAAA/CNAME of service names go to the next plugin (synth); none: NODATA here',
     },
-    wireCache: { type: 'integer', minimum: 0, default: 4096, description: 'pre-encoded answers kept' },
+    wireCache: {
+      anyOf: [{ const: 'auto' }, { type: 'integer', minimum: 0 }],
+      default: 'auto',
+      description: 'pre-encoded answers kept; "auto": max(4096, 2 × the distinct service names registered)',
+    },
   },
 } as const;
 
@@ -92,7 +96,7 @@ export interface ZoneConfig {
   ptrZones: string[];
   nsAddresses: string[];
   addresses: 'next' | 'none';
-  wireCache: number;
+  wireCache: number | 'auto';
 }
 
 function normName(n: string): string {

@@ -14,7 +14,7 @@
  */
 import { isIP } from 'node:net';
 import type { RR } from '../../src/dns/types.js';
-import { labelsOf } from '../../src/registry/names.js';
+import { toLabel } from '../../src/registry/names.js';
 import type { StoredService } from '../../src/registry/types.js';
 import type { Lifetime } from './lifetime.js';
 
@@ -22,7 +22,7 @@ export const PRIORITY_LOCAL = 10;
 export const PRIORITY_REMOTE = 20;
 
 function priority(s: StoredService, region: string | undefined): number {
-  if (region !== undefined) return labelsOf(s).region === region ? PRIORITY_LOCAL : PRIORITY_REMOTE;
+  if (region !== undefined) return toLabel(s.Region) === region ? PRIORITY_LOCAL : PRIORITY_REMOTE;
   return s.Priority ?? PRIORITY_LOCAL;
 }
 
@@ -39,7 +39,7 @@ export function weights(group: readonly StoredService[]): number[] {
 
 /** The name an instance is reached at: its Host, or `<uuid>.<zone>` when the Host is an address. */
 export function targetOf(s: StoredService, zone: string): string {
-  return isIP(s.Host) ? `${labelsOf(s).uuid}.${zone}` : s.Host;
+  return isIP(s.Host) ? `${toLabel(s.UUID)}.${zone}` : s.Host;
 }
 
 /** Address records of instances registered by address, owned by `<uuid>.<zone>`, one RRset each. */
@@ -48,7 +48,7 @@ export function addressRecords(services: readonly StoredService[], zone: string,
   for (const s of services) {
     const family = isIP(s.Host);
     if (family === 0) continue;
-    out.push({ name: `${labelsOf(s).uuid}.${zone}`, type: family === 4 ? 'A' : 'AAAA', ttl: life.rrset([s]), data: s.Host });
+    out.push({ name: `${toLabel(s.UUID)}.${zone}`, type: family === 4 ? 'A' : 'AAAA', ttl: life.rrset([s]), data: s.Host });
   }
   return out;
 }
@@ -60,8 +60,8 @@ export function addressRecords(services: readonly StoredService[], zone: string,
  */
 export function srvAnswer(owner: string, services: readonly StoredService[], region: string | undefined, zone: string, life: Lifetime): { answers: RR[]; additionals: RR[] } {
   const ranked = services
-    .map((s) => ({ s, p: priority(s, region) }))
-    .sort((a, b) => a.p - b.p || (labelsOf(a.s).uuid < labelsOf(b.s).uuid ? -1 : 1));
+    .map((s) => ({ s, p: priority(s, region), u: toLabel(s.UUID) }))
+    .sort((a, b) => a.p - b.p || (a.u < b.u ? -1 : 1));
   const ttl = life.rrset(services);
   const answers: RR[] = [];
   const seen = new Set<string>();

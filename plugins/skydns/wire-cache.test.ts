@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 import type { Reply } from '../../src/plugin.js';
-import type { StoredService } from '../../src/registry/types.js';
+import type { Registry, StoredService } from '../../src/registry/types.js';
 import { expectReply } from '../../src/testing/harness.js';
 import type { SkydnsHandler } from './handler.js';
 import { Lifetime } from './lifetime.js';
+import { resolveOptions, type SkydnsOptions } from './options.js';
+import { AUTO_MIN, autoCapacity, WireCache } from './wire-cache.js';
 import { svc, zoneFixture, type ZoneFixture } from './zone-fixture.js';
 
 const NAME = 'web.production.skydns.local';
@@ -115,6 +117,64 @@ describe('skydns pre-encoded answers', () => {
     expectReply(await f.query(NAME, 'ANY'), { answer: [`${NAME}. 300 IN HINFO {"cpu":"RFC8482","os":""}`] });
     expectReply(await f.query(NAME, 'ANY', { transport: 'tcp' }), { answer: [`${NAME}. 30 IN SRV 10 100 8080 w1.skydns.local.`] });
     expectReply(await f.query(NAME, 'ANY'), { answer: [`${NAME}. 300 IN HINFO {"cpu":"RFC8482","os":""}`] });
+  });
+});
+
+describe('wireCache sizing and eviction', () => {
+  /** A registry of `names` service names with `per` instances each, as far as autoCapacity reads it. */
+  function fakeRegistry(names: number, per: number): Registry & { version: number; lists: number } {
+    const list = () => {
+      r.lists++;
+      const out: StoredService[] = [];
+      for (let n = 0; n < names; n++) {
+        for (let i = 0; i < per; i++) {
+          out.push({ UUID: `s${n}i${i}`, Name: `svc${n}`, Environment: i % 2 ? 'production' : 'Production', Version: '1', Region: 'east', Host: '10.0.0.1', Port: 1, TTL: 30, expiresAt: Infinity });
+        }
+      }
+      return out;
+    };
+    const r = { version: 1, lists: 0, list } as unknown as Registry & { version: number; lists: number };
+    return r;
+  }
+
+  it('defaults to "auto"', () => {
+    const o = { zone: 'skydns.local', order: ['uuid'], minTtl: 1, maxTtl: 60, soa: {}, ptrZones: [], addresses: 'next', wireCache: 'auto' } as unknown as SkydnsOptions;
+    assert.equal(resolveOptions(o).wireCache, 'auto');
+  });
+
+  it('"auto" is max(4096, 2 × the distinct service names), counted once per registry version', () => {
+    const small = autoCapacity(fakeRegistry(10, 3));
+    assert.equal(small(), AUTO_MIN);
+    const reg = fakeRegistry(5000, 2); // environments differ only in case: one name each
+    const cap = autoCapacity(reg);
+    assert.equal(cap(), 10_000);
+    assert.equal(cap(), 10_000);
+    assert.equal(reg.lists, 1, 'not recounted while the registry is unchanged');
+    reg.version++;
+    cap();
+    assert.equal(reg.lists, 2);
+  });
+
+  it('a cyclic scan over more names than it holds still hits (oldest-first missed every time)', () => {
+    let seed = 7;
+    const random = () => ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+    const c = new WireCache(1000, random);
+    c.sync(1);
+    let hits = 0;
+    let lookups = 0;
+    for (let round = 0; round < 6; round++) {
+      for (let i = 0; i < 1500; i++) {
+        const key = `33/svc${i}.production.skydns.local`;
+        const hit = c.get(key, 0) !== undefined;
+        if (!hit) c.set(key, { kind: 'delegate', until: Infinity });
+        if (round > 0) {
+          lookups++;
+          if (hit) hits++;
+        }
+      }
+    }
+    assert.equal(c.size, 1000);
+    assert.ok(hits / lookups > 0.25, `hit ratio ${(hits / lookups).toFixed(3)}`);
   });
 });
 

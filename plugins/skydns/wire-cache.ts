@@ -8,10 +8,16 @@
  * not part of the key: the zone is unsigned, so the answer does not depend on
  * it, and the server adds the OPT record each client needs. The whole map is
  * dropped when the registry's version moves; an entry also lapses at its own
- * `until` (see Lifetime). The map is bounded; the oldest entry goes first.
+ * `until` (see Lifetime). The map is bounded (`wireCache`: a number, or
+ * "auto" to follow the registry's size); when full, an entry drawn at random
+ * goes, with a second chance for entries read since (src/dns/answer-map.ts),
+ * so a cyclic scan over more names than it holds still hits.
  */
+import { AnswerMap } from '../../src/dns/answer-map.js';
 import { encodeResponse, patchWire, prepareWire, type Message, type WireAnswer } from '../../src/dns/index.js';
 import type { Request } from '../../src/plugin.js';
+import { distinctServiceNames } from '../../src/registry/names.js';
+import type { Registry } from '../../src/registry/types.js';
 
 export interface WireEntry {
   kind: 'wire';
@@ -31,11 +37,36 @@ export type Entry = WireEntry | DelegateEntry;
 
 const MAX_MESSAGE = 65535;
 
+/** The smallest size `wireCache: "auto"` gives the map. */
+export const AUTO_MIN = 4096;
+
+/**
+ * `wireCache: "auto"`: max(AUTO_MIN, 2 × the registry's distinct service
+ * names), recounted (a scan) at most once per registry version and only when
+ * the map is full. Room for every name's SRV and A entry, so a sweep over all
+ * of them does not evict, while the count stays tied to what is registered
+ * (names that do not exist are few: their answers share the zone's SOA).
+ */
+export function autoCapacity(registry: Registry): () => number {
+  let version = NaN;
+  let cap = AUTO_MIN;
+  return () => {
+    if (registry.version !== version) {
+      version = registry.version;
+      cap = Math.max(AUTO_MIN, 2 * distinctServiceNames(registry.list()));
+    }
+    return cap;
+  };
+}
+
 export class WireCache {
-  private readonly map = new Map<string, Entry>();
+  private readonly map: AnswerMap<Entry>;
   private version = NaN;
 
-  constructor(readonly capacity: number) {}
+  /** `capacity`: entries kept, or a function asked for it when the map is full. */
+  constructor(capacity: number | (() => number), random?: () => number) {
+    this.map = new AnswerMap<Entry>(capacity, random);
+  }
 
   get size(): number {
     return this.map.size;
@@ -62,12 +93,6 @@ export class WireCache {
   }
 
   set(key: string, e: Entry): void {
-    if (this.capacity === 0) return;
-    this.map.delete(key);
-    if (this.map.size >= this.capacity) {
-      const oldest = this.map.keys().next();
-      if (!oldest.done) this.map.delete(oldest.value);
-    }
     this.map.set(key, e);
   }
 }
@@ -80,7 +105,14 @@ export function encodeEntry(req: Request, msg: Message, builtAt: number, aging: 
     MAX_MESSAGE,
     null,
   );
-  return { kind: 'wire', wire: prepareWire(wire), builtAt, aging, until };
+  const w = prepareWire(wire);
+  // Small Buffers are slices of Node's shared 8 KB pool: a kept answer would
+  // pin its whole slab (with the replies allocated around it) for as long as
+  // it stays in the map. Kept answers get memory of their own.
+  const own = Buffer.allocUnsafeSlow(w.wire.length);
+  w.wire.copy(own);
+  w.wire = own;
+  return { kind: 'wire', wire: w, builtAt, aging, until };
 }
 
 /** A copy of the entry for this client; null when its question cannot be patched in. */

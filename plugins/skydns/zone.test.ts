@@ -149,6 +149,8 @@ describe('skydns zone: options', () => {
     await assert.rejects(zoneFixture({ nsAddress: 'ns.example' }), { code: 'SKY_ERR_CONFIG_INVALID' });
     await assert.rejects(zoneFixture({ ptrZones: ['example.com'] }), { code: 'SKY_ERR_CONFIG_INVALID' });
     await assert.rejects(zoneFixture({ ttl: 5 }), { code: 'SKY_ERR_CONFIG_INVALID' });
+    await assert.rejects(zoneFixture({ wireCache: 'big' }), { code: 'SKY_ERR_CONFIG_INVALID' });
+    await assert.rejects(zoneFixture({ wireCache: -1 }), { code: 'SKY_ERR_CONFIG_INVALID' });
     await assert.rejects(zoneFixture({ order: ['name', 'name'] }), { code: 'SKY_ERR_CONFIG_INVALID' });
   });
 });

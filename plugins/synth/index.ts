@@ -24,6 +24,11 @@ export default definePlugin<SynthOptions>({
       minTtl: { ...SECONDS, default: 1 },
       maxTtl: { ...SECONDS, minimum: 1, default: 3600 },
       fallthrough: { type: 'boolean', default: false, description: 'pass names without addresses to the next plugin' },
+      memo: {
+        anyOf: [{ const: 'auto' }, { type: 'integer', minimum: 0 }],
+        default: 'auto',
+        description: 'selections kept between queries; "auto": max(4096, 2 × the distinct service names registered)',
+      },
     },
   },
   async setup(opts, ctx) {

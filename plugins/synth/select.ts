@@ -10,7 +10,7 @@
  * can, the others are the fallback.
  */
 import { isIP } from 'node:net';
-import { labelsOf } from '../../src/registry/names.js';
+import { toLabel } from '../../src/registry/names.js';
 import { parsePattern } from '../../src/registry/pattern.js';
 import type { FieldName, Registry, StoredService } from '../../src/registry/types.js';
 
@@ -74,7 +74,7 @@ export function pick(services: readonly StoredService[], qtype: number): Pick {
 /** `pick` over the requested region's instances when they answer the query, else over all of them. */
 export function pickRanked(sel: Selection, qtype: number): Pick {
   if (sel.region !== undefined) {
-    const local = sel.services.filter((s) => labelsOf(s).region === sel.region);
+    const local = sel.services.filter((s) => toLabel(s.Region) === sel.region);
     const p = local.length ? pick(local, qtype) : { kind: 'none' as const };
     if (p.kind !== 'none') return p;
   }

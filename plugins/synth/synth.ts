@@ -10,15 +10,25 @@
  *
  * Rotation: each query of a name starts its address list one further along
  * (round robin), so clients that take the first address spread over the
- * instances. Because of that, replies are messages rather than pre-encoded
- * wire; what is kept between queries is the selection (per name and type,
- * until the registry changes or one of its instances expires), and TTLs are
- * computed per query from the instances' remaining lifetimes.
+ * instances. What is kept between queries is the selection (per name and type,
+ * until the registry changes or one of its instances expires) and, for
+ * addresses, the records pre-encoded (src/dns/address-answer.ts): a reply is
+ * a header, the client's question and the records copied from this query's
+ * starting one, with the one TTL of the set (the instances' earliest expiry,
+ * kept with the selection, so O(1) per query). A reply that does not fit the
+ * client is a message, for the server to truncate; CNAME and negative
+ * answers are messages too.
+ *
+ * The memo holds `memo` selections ("auto": max(4096, 2 × the registry's
+ * service names)), evicting at random with a second chance (src/dns/answer-map.ts).
  */
 import type { Clock } from '../../src/clock.js';
+import { addressAnswer, addressAnswerLength, encodeAddressRecords, type AddressRecords } from '../../src/dns/address-answer.js';
+import { AnswerMap } from '../../src/dns/answer-map.js';
 import { isSubdomain } from '../../src/dns/names.js';
 import { Rcode, Type, type Message, type RR } from '../../src/dns/types.js';
 import type { DependsOn, Next, Plugin, Reply, Request } from '../../src/plugin.js';
+import { distinctServiceNames } from '../../src/registry/names.js';
 import type { FieldName, Registry, StoredService } from '../../src/registry/types.js';
 import { chase } from './chase.js';
 import { pickRanked, select, type Pick } from './select.js';
@@ -29,11 +39,27 @@ export interface SynthOptions {
   minTtl: number;
   maxTtl: number;
   fallthrough: boolean;
+  /** Selections kept: a number (0: none) or "auto". */
+  memo: number | 'auto';
 }
 
-type Memo = (Pick | { kind: 'nxdomain' }) & { until: number; turn: number };
+/** An address answer: the records encoded once, and what its TTL is computed from. */
+interface Addresses {
+  wire: AddressRecords;
+  /** Smallest TTL of the instances that never expire (Infinity when none). */
+  fixedTtl: number;
+  /** Earliest expiry of the others (Infinity when none). */
+  expiresAt: number;
+}
 
-const MEMO_CAPACITY = 4096;
+type AddressPick = Extract<Pick, { kind: 'addresses' }>;
+type Memo = ({ kind: 'nxdomain' } | Exclude<Pick, AddressPick> | (AddressPick & { addresses: Addresses })) & { until: number; turn: number };
+
+/** The smallest memo `"auto"` gives. */
+export const MEMO_AUTO_MIN = 4096;
+
+/** Bytes of the OPT record the server appends when the query had one. */
+const OPT_SIZE = 11;
 
 /** One TTL for an RRset: the smallest remaining lifetime of its instances, clamped (RFC 2181 §5.2). */
 export function rrsetTtl(services: readonly StoredService[], now: number, min: number, max: number): number {
@@ -50,13 +76,29 @@ function firstExpiry(services: readonly StoredService[]): number {
   return t;
 }
 
+/** The parts `rrsetTtl` takes its minimum over, split so the per-query part is one subtraction. */
+function addressesOf(qtype: number, rrs: readonly { address: string; services: StoredService[] }[], max: number): Addresses {
+  let fixedTtl = Infinity;
+  let expiresAt = Infinity;
+  for (const r of rrs) {
+    for (const s of r.services) {
+      if (s.expiresAt === Infinity) fixedTtl = Math.min(fixedTtl, s.TTL > 0 ? s.TTL : max);
+      else expiresAt = Math.min(expiresAt, s.expiresAt);
+    }
+  }
+  const wire = encodeAddressRecords(qtype === Type.A ? 1 : 28, rrs.map((r) => r.address));
+  return { wire, fixedTtl, expiresAt };
+}
+
 export class SynthHandler implements Plugin {
-  private readonly memo = new Map<string, Memo>();
+  readonly memo: AnswerMap<Memo>;
   private version = NaN;
+  private depends: DependsOn | undefined;
   readonly zone: string;
 
-  constructor(private readonly opts: SynthOptions, readonly registry: Registry, private readonly clock: Clock) {
+  constructor(private readonly opts: SynthOptions, readonly registry: Registry, private readonly clock: Clock, random?: () => number) {
     this.zone = opts.zone.toLowerCase().replace(/\.$/, '');
+    this.memo = new AnswerMap<Memo>(opts.memo === 'auto' ? autoCapacity(registry) : opts.memo, random);
   }
 
   ready(): boolean {
@@ -68,18 +110,18 @@ export class SynthHandler implements Plugin {
     if (req.qclass !== 1 || (q !== Type.A && q !== Type.AAAA && q !== Type.CNAME) || !isSubdomain(req.name, this.zone)) return next();
     const now = this.clock.now();
     const version = this.registry.version;
-    if (version !== this.version) {
+    let depends = this.depends;
+    if (version !== this.version || !depends) {
       this.memo.clear();
       this.version = version;
+      depends = this.depends = { on: this.registry, version };
     }
     const key = `${q}/${req.name}`;
     let m = this.memo.get(key);
     if (!m || now >= m.until) {
       m = this.build(req.name, q);
-      this.remember(key, m);
+      this.memo.set(key, m);
     }
-    const depends: DependsOn = { on: this.registry, version };
-    const ttl = (services: readonly StoredService[]) => rrsetTtl(services, now, this.opts.minTtl, this.opts.maxTtl);
     const aa = { aa: true };
     switch (m.kind) {
       case 'nxdomain':
@@ -87,16 +129,21 @@ export class SynthHandler implements Plugin {
       case 'none':
         return this.opts.fallthrough ? next() : { msg: { rcode: Rcode.NOERROR, flags: aa, answers: [] }, depends };
       case 'addresses': {
-        const all = m.rrs.flatMap((r) => r.services);
-        const t = ttl(all);
-        const type = q === Type.A ? 'A' : 'AAAA';
         const start = m.turn++ % m.rrs.length;
+        const a = m.addresses;
+        // rrsetTtl over every instance, from the two minima kept with the selection.
+        const t = Math.min(this.opts.maxTtl, Math.max(this.opts.minTtl, Math.min(a.fixedTtl, Math.ceil((a.expiresAt - now) / 1000))));
+        if (addressAnswerLength(a.wire, req.qnameEnd) + (req.edns ? OPT_SIZE : 0) <= req.maxSize) {
+          return { wire: addressAnswer(a.wire, req, start, t), depends };
+        }
+        // Too big for this client: a message, which the server truncates.
+        const type = q === Type.A ? 'A' : 'AAAA';
         const answers: RR[] = [];
         for (let i = 0; i < m.rrs.length; i++) answers.push({ name: req.qname, type, ttl: t, data: m.rrs[(start + i) % m.rrs.length]!.address });
         return { msg: { rcode: Rcode.NOERROR, flags: aa, answers }, depends };
       }
       case 'cname': {
-        const cname: RR = { name: req.qname, type: 'CNAME', ttl: ttl(m.services), data: m.target };
+        const cname: RR = { name: req.qname, type: 'CNAME', ttl: rrsetTtl(m.services, now, this.opts.minTtl, this.opts.maxTtl), data: m.target };
         let msg: Message = { rcode: Rcode.NOERROR, flags: aa, answers: [cname] };
         // Targets inside the zone are left to the client's resolver: asking the
         // rest of the chain for them would send zone names past skydns.
@@ -113,15 +160,32 @@ export class SynthHandler implements Plugin {
     // Any instance expiring can change the selection (the region fallback, the lone CNAME).
     const until = firstExpiry(sel.services);
     if (sel.alias) return { kind: 'none', until, turn: 0 };
-    return { ...pickRanked(sel, qtype), until, turn: 0 };
-  }
-
-  private remember(key: string, m: Memo): void {
-    this.memo.delete(key);
-    if (this.memo.size >= MEMO_CAPACITY) {
-      const oldest = this.memo.keys().next();
-      if (!oldest.done) this.memo.delete(oldest.value);
+    // Literals rather than spreads: V8 gives spread copies a hidden class each.
+    const p = pickRanked(sel, qtype);
+    switch (p.kind) {
+      case 'addresses':
+        return { kind: 'addresses', rrs: p.rrs, addresses: addressesOf(qtype, p.rrs, this.opts.maxTtl), until, turn: 0 };
+      case 'cname':
+        return { kind: 'cname', target: p.target, services: p.services, until, turn: 0 };
+      case 'none':
+        return { kind: 'none', until, turn: 0 };
     }
-    this.memo.set(key, m);
   }
+}
+
+/**
+ * `memo: "auto"`: max(MEMO_AUTO_MIN, 2 × the registry's distinct service
+ * names) (A and AAAA of each), recounted at most once per registry version
+ * and only when the memo is full.
+ */
+function autoCapacity(registry: Registry): () => number {
+  let version = NaN;
+  let cap = MEMO_AUTO_MIN;
+  return () => {
+    if (registry.version !== version) {
+      version = registry.version;
+      cap = Math.max(MEMO_AUTO_MIN, 2 * distinctServiceNames(registry.list()));
+    }
+    return cap;
+  };
 }

@@ -3,66 +3,102 @@
  * committed records, including ones whose time has passed but that the sweeper
  * has not removed yet: each read takes `now` and hides those.
  *
- * - uuid → record (keys lowercased: UUIDs are DNS labels)
- * - (environment, name) → uuids, so a query naming both is not a full scan
+ * - uuid → record and its six DNS labels, computed once when it is stored
+ *   (keys lowercased: UUIDs are DNS labels)
+ * - (environment, name) → records, so a query naming both is not a full scan
  * - a lazy min-heap of expiry times, so the sweeper finds due records without a scan
  * - the stored callbacks
  */
 import { labelsOf, uuidKey } from './names.js';
-import { matches, normalizePattern } from './pattern.js';
-import type { Callback, ServicePattern, StoredService } from './types.js';
+import { compilePattern, matchesLabels } from './pattern.js';
+import type { Callback, FieldName, ServicePattern, StoredService } from './types.js';
+
+/** A stored record with its labels (what every query compares). */
+interface Slot {
+  svc: StoredService;
+  readonly labels: Readonly<Record<FieldName, string>>;
+}
 
 interface HeapEntry {
   at: number;
   key: string;
 }
 
-/** Min-heap on `at`. Entries go stale when a record is refreshed or removed; readers check. */
+/**
+ * Min-heap on `at`. Entries go stale when a record is refreshed or removed;
+ * readers check. The times live in a Float64Array beside an array of keys:
+ * with 100k records and their refreshes that is hundreds of thousands of
+ * entries, which as objects (each with a boxed double) were ~50 bytes apiece
+ * of long-lived heap.
+ */
 class ExpiryHeap {
-  private a: HeapEntry[] = [];
+  private at = new Float64Array(1024);
+  private keys: string[] = [];
+  private n = 0;
 
   get size(): number {
-    return this.a.length;
+    return this.n;
   }
 
   push(e: HeapEntry): void {
-    const a = this.a;
-    a.push(e);
-    let i = a.length - 1;
+    if (this.n === this.at.length) {
+      const grown = new Float64Array(this.at.length * 2);
+      grown.set(this.at);
+      this.at = grown;
+    }
+    const at = this.at;
+    const keys = this.keys;
+    let i = this.n++;
     while (i > 0) {
       const p = (i - 1) >> 1;
-      if (a[p]!.at <= e.at) break;
-      a[i] = a[p]!;
+      if (at[p]! <= e.at) break;
+      at[i] = at[p]!;
+      keys[i] = keys[p]!;
       i = p;
     }
-    a[i] = e;
+    at[i] = e.at;
+    keys[i] = e.key;
   }
 
   peek(): HeapEntry | undefined {
-    return this.a[0];
+    return this.n === 0 ? undefined : { at: this.at[0]!, key: this.keys[0]! };
   }
 
   pop(): HeapEntry | undefined {
-    const a = this.a;
-    const top = a[0];
-    const last = a.pop();
-    if (a.length === 0 || !last) return top;
+    if (this.n === 0) return undefined;
+    const at = this.at;
+    const keys = this.keys;
+    const top = { at: at[0]!, key: keys[0]! };
+    const n = --this.n;
+    const lastAt = at[n]!;
+    const lastKey = keys[n]!;
+    keys.length = n;
+    if (n === 0) return top;
     let i = 0;
     for (;;) {
       const l = 2 * i + 1;
-      if (l >= a.length) break;
-      const c = l + 1 < a.length && a[l + 1]!.at < a[l]!.at ? l + 1 : l;
-      if (a[c]!.at >= last.at) break;
-      a[i] = a[c]!;
+      if (l >= n) break;
+      const c = l + 1 < n && at[l + 1]! < at[l]! ? l + 1 : l;
+      if (at[c]! >= lastAt) break;
+      at[i] = at[c]!;
+      keys[i] = keys[c]!;
       i = c;
     }
-    a[i] = last;
+    at[i] = lastAt;
+    keys[i] = lastKey;
     return top;
   }
 
   clear(): void {
-    this.a = [];
+    this.at = new Float64Array(1024);
+    this.keys = [];
+    this.n = 0;
   }
+}
+
+/** Whether two versions of a record have the same labels (the fields are compared as given, so cheaply). */
+function sameLabels(a: StoredService, b: StoredService): boolean {
+  return a.UUID === b.UUID && a.Host === b.Host && a.Region === b.Region && a.Version === b.Version && a.Name === b.Name && a.Environment === b.Environment;
 }
 
 function bucketKey(environment: string, name: string): string {
@@ -70,8 +106,8 @@ function bucketKey(environment: string, name: string): string {
 }
 
 export class MemoryIndex {
-  private readonly byKey = new Map<string, StoredService>();
-  private readonly byEnvName = new Map<string, Set<string>>();
+  private readonly byKey = new Map<string, Slot>();
+  private readonly byEnvName = new Map<string, Set<Slot>>();
   private readonly heap = new ExpiryHeap();
   /** Callback id (lowercased) → callback. */
   readonly callbackMap = new Map<string, Callback>();
@@ -82,29 +118,39 @@ export class MemoryIndex {
 
   /** The committed record, live or not. */
   getRaw(uuid: string): StoredService | undefined {
-    return this.byKey.get(uuidKey(uuid));
+    return this.byKey.get(uuidKey(uuid))?.svc;
   }
 
   /** The record if it is live at `now`. */
   get(uuid: string, now: number): StoredService | undefined {
-    const s = this.byKey.get(uuidKey(uuid));
+    const s = this.byKey.get(uuidKey(uuid))?.svc;
     return s && s.expiresAt > now ? s : undefined;
   }
 
   set(svc: StoredService): void {
     const key = uuidKey(svc.UUID);
+    const old = this.byKey.get(key);
+    if (old && sameLabels(old.svc, svc)) {
+      // A heartbeat (or a change outside the labels): same labels, same bucket.
+      old.svc = svc;
+      this.schedule(svc, key);
+      return;
+    }
     this.delete(key);
-    this.byKey.set(key, svc);
-    const l = labelsOf(svc);
-    const b = bucketKey(l.environment, l.name);
+    const slot: Slot = { svc, labels: labelsOf(svc) };
+    this.byKey.set(key, slot);
+    const b = bucketKey(slot.labels.environment, slot.labels.name);
     let set = this.byEnvName.get(b);
     if (!set) this.byEnvName.set(b, (set = new Set()));
-    set.add(key);
-    if (svc.expiresAt !== Infinity) {
-      this.heap.push({ at: svc.expiresAt, key });
-      // Refreshes leave stale heap entries behind; rebuild when they dominate.
-      if (this.heap.size > 2 * this.byKey.size + 1024) this.rebuildHeap();
-    }
+    set.add(slot);
+    this.schedule(svc, key);
+  }
+
+  private schedule(svc: StoredService, key: string): void {
+    if (svc.expiresAt === Infinity) return;
+    this.heap.push({ at: svc.expiresAt, key });
+    // Refreshes leave stale heap entries behind; rebuild when they dominate.
+    if (this.heap.size > 2 * this.byKey.size + 1024) this.rebuildHeap();
   }
 
   delete(uuid: string): StoredService | undefined {
@@ -112,44 +158,46 @@ export class MemoryIndex {
     const old = this.byKey.get(key);
     if (!old) return undefined;
     this.byKey.delete(key);
-    const l = labelsOf(old);
-    const b = bucketKey(l.environment, l.name);
+    const b = bucketKey(old.labels.environment, old.labels.name);
     const set = this.byEnvName.get(b);
-    set?.delete(key);
+    set?.delete(old);
     if (set && set.size === 0) this.byEnvName.delete(b);
-    return old;
+    return old.svc;
   }
 
   /** Every committed record, expired or not (for snapshots). */
-  all(): IterableIterator<StoredService> {
-    return this.byKey.values();
+  *all(): IterableIterator<StoredService> {
+    for (const s of this.byKey.values()) yield s.svc;
   }
 
   list(now: number): StoredService[] {
     const out: StoredService[] = [];
-    for (const s of this.byKey.values()) if (s.expiresAt > now) out.push(s);
+    for (const { svc } of this.byKey.values()) if (svc.expiresAt > now) out.push(svc);
     return out;
   }
 
-  /** Live records matching `p`; uses the (environment, name) index when both are concrete. */
+  /**
+   * Live records matching `p`; uses the (environment, name) index when both
+   * are concrete. The pattern is normalised once; each record is compared by
+   * the labels stored with it.
+   */
   query(p: ServicePattern, now: number): StoredService[] {
-    const np = normalizePattern(p);
+    const c = compilePattern(p);
     const out: StoredService[] = [];
-    if (np.uuid !== undefined) {
-      const s = this.get(np.uuid, now);
-      if (s && matches(np, s)) out.push(s);
+    if (c.uuid !== undefined) {
+      const s = this.byKey.get(c.uuid);
+      if (s && s.svc.expiresAt > now && matchesLabels(c, s.labels)) out.push(s.svc);
       return out;
     }
-    if (np.environment !== undefined && np.name !== undefined) {
-      const keys = this.byEnvName.get(bucketKey(np.environment, np.name));
-      if (!keys) return out;
-      for (const k of keys) {
-        const s = this.byKey.get(k)!;
-        if (s.expiresAt > now && matches(np, s)) out.push(s);
-      }
+    if (c.environment !== undefined && c.name !== undefined) {
+      const bucket = this.byEnvName.get(bucketKey(c.environment, c.name));
+      if (!bucket) return out;
+      // Every record in the bucket has this environment and name: compare the rest only.
+      const rest = compilePattern(p, true);
+      for (const s of bucket) if (s.svc.expiresAt > now && matchesLabels(rest, s.labels)) out.push(s.svc);
       return out;
     }
-    for (const s of this.byKey.values()) if (s.expiresAt > now && matches(np, s)) out.push(s);
+    for (const s of this.byKey.values()) if (s.svc.expiresAt > now && matchesLabels(c, s.labels)) out.push(s.svc);
     return out;
   }
 
@@ -157,8 +205,8 @@ export class MemoryIndex {
   countBy(field: 'region' | 'environment', now: number): Record<string, number> {
     const out: Record<string, number> = {};
     for (const s of this.byKey.values()) {
-      if (s.expiresAt <= now) continue;
-      const v = labelsOf(s)[field];
+      if (s.svc.expiresAt <= now) continue;
+      const v = s.labels[field];
       out[v] = (out[v] ?? 0) + 1;
     }
     return out;
@@ -172,7 +220,7 @@ export class MemoryIndex {
     const out = new Set<StoredService>(); // the same record may sit in the heap twice
     for (let e = this.heap.peek(); e && e.at <= now; e = this.heap.peek()) {
       this.heap.pop();
-      const s = this.byKey.get(e.key);
+      const s = this.byKey.get(e.key)?.svc;
       if (s && s.expiresAt === e.at) out.add(s);
     }
     return [...out];
@@ -185,6 +233,6 @@ export class MemoryIndex {
 
   private rebuildHeap(): void {
     this.heap.clear();
-    for (const [key, s] of this.byKey) if (s.expiresAt !== Infinity) this.heap.push({ at: s.expiresAt, key });
+    for (const [key, { svc }] of this.byKey) if (svc.expiresAt !== Infinity) this.heap.push({ at: svc.expiresAt, key });
   }
 }

@@ -54,23 +54,31 @@ export function uuidKey(uuid: string): string {
   return uuid.toLowerCase();
 }
 
-const labelCache = new WeakMap<Service, Record<FieldName, string>>();
-
-/** The six labels of a service keyed by field (cached: stored records are frozen). */
+/**
+ * The six labels of a service keyed by field, computed on each call. The
+ * registry's index keeps them for every stored record (computed once, at
+ * insertion), so lookups do not call this per record; a cache keyed by the
+ * record (a WeakMap) cost an ephemeron per record and GC work at 100k.
+ */
 export function labelsOf(s: Service): Record<FieldName, string> {
-  let l = labelCache.get(s);
-  if (!l) {
-    l = {
-      uuid: toLabel(s.UUID),
-      host: toLabel(s.Host),
-      region: toLabel(s.Region),
-      version: toLabel(s.Version),
-      name: toLabel(s.Name),
-      environment: toLabel(s.Environment),
-    };
-    if (Object.isFrozen(s)) labelCache.set(s, l);
-  }
-  return l;
+  return {
+    uuid: toLabel(s.UUID),
+    host: toLabel(s.Host),
+    region: toLabel(s.Region),
+    version: toLabel(s.Version),
+    name: toLabel(s.Name),
+    environment: toLabel(s.Environment),
+  };
+}
+
+/**
+ * How many distinct service names (environment and name labels) `services`
+ * hold: what answer caches size themselves by (a name is asked as SRV and as A).
+ */
+export function distinctServiceNames(services: Iterable<Service>): number {
+  const seen = new Set<string>();
+  for (const s of services) seen.add(`${toLabel(s.Name)}.${toLabel(s.Environment)}`);
+  return seen.size;
 }
 
 /** The labels in `order` (default: [uuid, host, region, version, name, environment]). */

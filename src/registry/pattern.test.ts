@@ -3,7 +3,8 @@ import { describe, it } from 'node:test';
 import { svc } from './contract.test-suite.js';
 import { MemoryIndex } from './memory-index.js';
 import type { FieldName, StoredService } from './types.js';
-import { matches, normalizePattern, parsePattern } from './pattern.js';
+import { compilePattern, matches, matchesLabels, normalizePattern, parsePattern } from './pattern.js';
+import { labelsOf } from './names.js';
 
 describe('pattern: parsePattern', () => {
   it('aligns the rightmost label with environment, then name, version, region, host, uuid', () => {
@@ -51,6 +52,23 @@ describe('pattern: matches', () => {
   });
 });
 
+describe('pattern: compilePattern', () => {
+  const s = svc({ UUID: 'U1', Host: '10.0.0.1', Region: 'East', Version: '1.0.1' });
+  it('normalises once and agrees with matches', () => {
+    const patterns = [{}, { region: 'EAST', uuid: 'u1' }, { version: '1.0.1', host: '10-0-0-1' }, { region: 'west' }, { name: 'any', environment: '*', host: '' }, { name: 'Web', environment: 'production' }, { name: 'web', environment: 'staging' }];
+    for (const p of patterns) assert.equal(matchesLabels(compilePattern(p), labelsOf(s)), matches(p, s), JSON.stringify(p));
+    assert.deepEqual(compilePattern({ uuid: 'U1', name: 'Web', environment: 'PROD', region: 'any', version: '1.0' }), {
+      fields: ['uuid', 'name', 'environment', 'version'], values: ['u1', 'web', 'prod', '1-0'], uuid: 'u1', name: 'web', environment: 'prod',
+    });
+  });
+  it('leaves the bucket fields out of the comparison with skipBucket', () => {
+    const c = compilePattern({ name: 'other', environment: 'elsewhere', region: 'east' }, true);
+    assert.deepEqual(c.fields, ['region']);
+    assert.equal(c.name, 'other');
+    assert.equal(matchesLabels(c, labelsOf(s)), true, 'only the region is compared');
+  });
+});
+
 describe('memory index', () => {
   const at = (over: Parameters<typeof svc>[0], expiresAt: number): StoredService => Object.freeze({ ...svc(over), expiresAt });
   it('answers queries through the (environment, name) index and by scan alike', () => {
@@ -71,6 +89,48 @@ describe('memory index', () => {
     assert.deepEqual(ix.countBy('region', 50), { east: 2, west: 1 });
     ix.delete('B');
     assert.deepEqual(ix.countBy('region', 50), { east: 2 });
+    assert.deepEqual([...ix.all()].map((x) => x.UUID).sort(), ['a', 'c', 'd']);
+  });
+
+  it('keeps the expiry order past the heap\'s first allocation, across refreshes', () => {
+    const ix = new MemoryIndex();
+    const n = 3000;
+    // A fixed permutation of expiry times, then every record refreshed to a later time.
+    for (let i = 0; i < n; i++) ix.set(at({ UUID: `r${i}` }, 1000 + ((i * 7919) % n)));
+    for (let i = 0; i < n; i += 2) ix.set(at({ UUID: `r${i}` }, 10_000 + ((i * 7919) % n)));
+    const first = ix.takeDue(9_999);
+    assert.equal(first.length, n / 2, 'only the records not refreshed are due');
+    const times = first.map((s) => s.expiresAt);
+    assert.deepEqual(times, [...times].sort((a, b) => a - b));
+    const rest = ix.takeDue(20_000).map((s) => s.expiresAt);
+    assert.equal(rest.length, n / 2);
+    assert.deepEqual(rest, [...rest].sort((a, b) => a - b));
+    assert.equal(ix.nextExpiry(), undefined);
+  });
+
+  it('updates a record whose labels did not change in place, and moves one whose labels did', () => {
+    const ix = new MemoryIndex();
+    ix.set(at({ UUID: 'a' }, 100));
+    ix.set(at({ UUID: 'a', Port: 81 }, 200)); // a heartbeat-like replacement
+    assert.equal(ix.size, 1);
+    assert.equal(ix.query({ name: 'web', environment: 'production' }, 150)[0]?.Port, 81);
+    ix.set(at({ UUID: 'a', Region: 'west' }, 200));
+    assert.deepEqual(ix.query({ region: 'east' }, 150), []);
+    assert.equal(ix.query({ name: 'web', environment: 'production', region: 'west' }, 150).length, 1);
+    assert.deepEqual(ix.countBy('region', 150), { west: 1 });
+  });
+
+  it('compares the labels stored at insertion, not the record each query', () => {
+    const ix = new MemoryIndex();
+    // A record that is not frozen: labelsOf would not cache it, so a per-query
+    // label computation would see the mutation below; the stored labels do not.
+    const loose = { ...svc({ UUID: 'm', Region: 'east' }), expiresAt: 100 } as StoredService;
+    ix.set(loose);
+    (loose as { Region: string }).Region = 'west';
+    assert.deepEqual(ix.query({ name: 'web', environment: 'production', region: 'east' }, 50).map((x) => x.UUID), ['m']);
+    assert.deepEqual(ix.query({ region: 'east' }, 50).map((x) => x.UUID), ['m']);
+    assert.deepEqual(ix.query({ uuid: 'M', region: 'east' }, 50).map((x) => x.UUID), ['m']);
+    assert.deepEqual(ix.query({ region: 'west' }, 50), []);
   });
 
   it('hands out due records in expiry order, skipping stale heap entries', () => {

@@ -46,6 +46,44 @@ export function normalizePattern(p: ServicePattern): ServicePattern {
   return out;
 }
 
+/**
+ * A pattern ready to compare against many services: normalised once, as the
+ * concrete fields and their labels. `uuid`, `environment` and `name` are kept
+ * apart for the index's lookups; with `skipBucket` the environment and name
+ * are left out of the comparison (for records taken from that bucket).
+ */
+export interface CompiledPattern {
+  fields: FieldName[];
+  values: string[];
+  uuid?: string;
+  environment?: string;
+  name?: string;
+}
+
+export function compilePattern(p: ServicePattern, skipBucket = false): CompiledPattern {
+  const c: CompiledPattern = { fields: [], values: [] };
+  for (const k in p) {
+    const v = p[k as FieldName];
+    if (v === undefined || v === '') continue;
+    const want = toLabel(v);
+    if (ANY.has(want)) continue;
+    if (k === 'uuid') c.uuid = want;
+    else if (k === 'environment') c.environment = want;
+    else if (k === 'name') c.name = want;
+    if (skipBucket && (k === 'environment' || k === 'name')) continue;
+    c.fields.push(k as FieldName);
+    c.values.push(want);
+  }
+  return c;
+}
+
+/** True when every field of `c` equals the label. */
+export function matchesLabels(c: CompiledPattern, labels: Readonly<Record<FieldName, string>>): boolean {
+  const f = c.fields;
+  for (let i = 0; i < f.length; i++) if (labels[f[i]!] !== c.values[i]) return false;
+  return true;
+}
+
 /** True when every concrete field of the pattern equals the service's label. */
 export function matches(p: ServicePattern, svc: Service): boolean {
   const l = labelsOf(svc);
