@@ -9,6 +9,7 @@
  * chain answers (it falls off the end), the reply is NODATA, never REFUSED.
  */
 import type { Clock } from '../../src/clock.js';
+import { isPromise } from '../../src/chain.js';
 import { Rcode } from '../../src/dns/types.js';
 import type { DependsOn, Next, Plugin, Reply, Request } from '../../src/plugin.js';
 import type { Registry } from '../../src/registry/types.js';
@@ -54,7 +55,8 @@ export class SkydnsHandler implements Plugin {
     return this.registry.ready();
   }
 
-  async serveDNS(req: Request, next: Next): Promise<Reply> {
+  /** Synchronous: a kept answer is a copy and a patch; A/AAAA wait only if the plugins after this one do. */
+  serveDNS(req: Request, next: Next): Reply | Promise<Reply> {
     if (req.qclass !== 1 || authority(req.name, this.cfg) === null) return next();
     // Zone transfers are not offered (the zone is a view of the registry, not a file).
     if (req.qtype === AXFR || req.qtype === IXFR) return { msg: { rcode: Rcode.REFUSED } };
@@ -84,8 +86,13 @@ export class SkydnsHandler implements Plugin {
     return wire ? { wire, depends } : { msg: built.msg, depends };
   }
 
-  private async delegate(req: Request, next: Next, depends: DependsOn, serial: number, now: number): Promise<Reply> {
-    const reply = await next();
+  private delegate(req: Request, next: Next, depends: DependsOn, serial: number, now: number): Reply | Promise<Reply> {
+    const reply = next();
+    return isPromise(reply) ? reply.then((r) => this.delegated(r, depends, serial, now)) : this.delegated(reply, depends, serial, now);
+  }
+
+  /** The rest of the chain's answer for a name of the zone: negative ones get the zone's SOA. */
+  private delegated(reply: Reply, depends: DependsOn, serial: number, now: number): Reply {
     if ('drop' in reply) return reply;
     const c: AnswerContext = { ...this.resolver, serial, now };
     const zone = this.cfg.zone;
@@ -100,6 +107,8 @@ export class SkydnsHandler implements Plugin {
         return { msg: withSoa(m, zone, c), by: reply.by, depends: reply.depends ?? depends };
       }
     }
-    return reply.depends ? reply : { ...reply, depends };
+    if (reply.depends) return reply;
+    if ('wire' in reply) return { wire: reply.wire, by: reply.by, depends };
+    return { msg: reply.msg, by: reply.by, depends };
   }
 }

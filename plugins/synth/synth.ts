@@ -105,7 +105,8 @@ export class SynthHandler implements Plugin {
     return this.registry.ready();
   }
 
-  async serveDNS(req: Request, next: Next): Promise<Reply> {
+  /** Synchronous except when a CNAME out of the zone is chased down the chain. */
+  serveDNS(req: Request, next: Next): Reply | Promise<Reply> {
     const q = req.qtype;
     if (req.qclass !== 1 || (q !== Type.A && q !== Type.AAAA && q !== Type.CNAME) || !isSubdomain(req.name, this.zone)) return next();
     const now = this.clock.now();
@@ -144,10 +145,10 @@ export class SynthHandler implements Plugin {
       }
       case 'cname': {
         const cname: RR = { name: req.qname, type: 'CNAME', ttl: rrsetTtl(m.services, now, this.opts.minTtl, this.opts.maxTtl), data: m.target };
-        let msg: Message = { rcode: Rcode.NOERROR, flags: aa, answers: [cname] };
+        const msg: Message = { rcode: Rcode.NOERROR, flags: aa, answers: [cname] };
         // Targets inside the zone are left to the client's resolver: asking the
         // rest of the chain for them would send zone names past skydns.
-        if (req.rd && q !== Type.CNAME && !isSubdomain(m.target.toLowerCase(), this.zone)) msg = await chase(req, cname, next);
+        if (req.rd && q !== Type.CNAME && !isSubdomain(m.target.toLowerCase(), this.zone)) return chase(req, cname, next).then((chased) => ({ msg: chased, depends }));
         return { msg, depends };
       }
     }

@@ -70,7 +70,7 @@ function oldMessage(f: Fixture, qname: string, type: 'A' | 'AAAA', start: number
 
 async function compare(f: Fixture, q: TestQuery, start: number): Promise<void> {
   const req = makeRequest(q, f.clock);
-  const reply = await f.plugin.serveDNS(req, refuse);
+  const reply = await f.plugin.serveDNS!(req, refuse);
   assert.ok('wire' in reply, `${q.type} ${q.name}: a wire reply`);
   const got = readReply(req, reply).wire!;
   const want = readReply(req, oldMessage(f, q.name, q.type as 'A' | 'AAAA', start)).wire!;
@@ -109,7 +109,7 @@ describe('synth wire replies', () => {
     await compare(f, { name: W, type: 'A' }, 0); // 100, from the NoExpire instance
     f.clock.advance(550_500); // w1 has 49.5 s left: 50
     await compare(f, { name: W, type: 'A' }, 1);
-    const r = readReply(makeRequest({ name: W, type: 'A' }, f.clock), await f.plugin.serveDNS(makeRequest({ name: W, type: 'A' }, f.clock), refuse));
+    const r = readReply(makeRequest({ name: W, type: 'A' }, f.clock), await f.plugin.serveDNS!(makeRequest({ name: W, type: 'A' }, f.clock), refuse));
     assert.equal(r.msg!.answers![0]!.ttl, 50);
   });
 
@@ -118,14 +118,14 @@ describe('synth wire replies', () => {
     f = await fixture(many);
     // 40 × 16 bytes of records: over 512 without EDNS, under 1232 with it.
     const small = makeRequest({ name: W, type: 'A' }, f.clock);
-    const r1 = await f.plugin.serveDNS(small, refuse);
+    const r1 = await f.plugin.serveDNS!(small, refuse);
     assert.ok('msg' in r1, 'a message for the server to truncate');
     const out = readReply(small, r1);
     assert.equal(out.msg!.flags.tc, true);
     assert.ok(out.wire!.length <= 512);
     // The rotation went on: the next query starts one further along.
     const big = makeRequest({ name: W, type: 'A', edns: { udpSize: 1232 } }, f.clock);
-    const r2 = await f.plugin.serveDNS(big, refuse);
+    const r2 = await f.plugin.serveDNS!(big, refuse);
     assert.ok('wire' in r2);
     const answers = readReply(big, r2).msg!.answers!;
     assert.equal(answers.length, 40);
@@ -144,7 +144,7 @@ describe('synth wire replies', () => {
     f = await fixture([svc('w1'), svc('a1', { Name: 'api', Host: '10.0.0.9' })], { memo: 1 });
     const h = f.plugin as SynthHandler;
     await compare(f, { name: W, type: 'A' }, 0);
-    const api = await f.plugin.serveDNS(makeRequest({ name: 'api.production.skydns.local', type: 'A' }, f.clock), refuse);
+    const api = await f.plugin.serveDNS!(makeRequest({ name: 'api.production.skydns.local', type: 'A' }, f.clock), refuse);
     assert.ok('wire' in api);
     assert.equal(h.memo.size, 1);
     await f.close();
