@@ -10,6 +10,7 @@
  */
 import { isIP } from 'node:net';
 import * as packet from 'dns-packet';
+import { allocReply } from './wire-answer.js';
 
 export interface AddressRecords {
   /** The records back to back: pointer, TYPE, CLASS IN, TTL, RDLENGTH, address. */
@@ -73,7 +74,7 @@ export function addressAnswer(r: AddressRecords, q: AddressQuery, start: number,
     r.ttl = t;
   }
   const qEnd = q.qnameEnd + 4;
-  const out = Buffer.allocUnsafe(qEnd + recs.length);
+  const out = allocReply(qEnd + recs.length);
   out.writeUInt16BE(q.id, 0);
   out[2] = q.rd ? 0x85 : 0x84; // QR, opcode QUERY, AA, RD
   out[3] = q.cd ? 0x10 : 0x00; // CD, rcode NOERROR

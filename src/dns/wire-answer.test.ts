@@ -77,3 +77,22 @@ test('an OPT record in the middle of the additional section is cut out (RFC 6891
   assert.deepEqual(d.additionals!.map((a) => [a.name, a.ttl]), [['a.skydns.local', 40], ['b.skydns.local', 50]]);
   assert.deepEqual(w.ttlOffsets.map((o) => w.wire.readUInt32BE(o)), [30, 40, 50]);
 });
+
+test('a patched copy has room for the OPT record behind it: only the latest copy, and only once', async () => {
+  const { allocReply, takeOptRoom, OPT_ROOM } = await import('./wire-answer.js');
+  const q = encodeQuery({ id: 1, name: 'a.test', type: 'A' });
+  const v = parseQuery(q);
+  assert.equal(v.kind, 'ok');
+  const w = prepareWire(encodeResponse({ id: 1, opcode: 0, rd: false, cd: false, questionRaw: q.subarray(12, q.length) }, { rcode: 0, answers: [{ name: 'a.test', type: 'A', ttl: 5, data: '192.0.2.1' }] }, 512, null).wire);
+  const first = patchWire(w, 7, true, q, 12 + 8, 0)!;
+  const second = patchWire(w, 8, true, q, 12 + 8, 0)!;
+  assert.equal(second.length, w.wire.length);
+  assert.equal(takeOptRoom(first), null, 'an older copy: the bytes behind it may be someone else’s');
+  const full = takeOptRoom(second)!;
+  assert.equal(full.length, second.length + OPT_ROOM);
+  assert.equal(full.buffer, second.buffer);
+  assert.equal(full.byteOffset, second.byteOffset);
+  assert.equal(takeOptRoom(second), null, 'taken once');
+  assert.equal(takeOptRoom(Buffer.from(second)), null, 'a buffer not made by allocReply');
+  assert.equal(allocReply(3).length, 3);
+});

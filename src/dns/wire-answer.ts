@@ -6,6 +6,37 @@
  * bytes, same length since the cache key is the lowercased name) and the TTLs.
  */
 
+/** Bytes of the OPT record the server appends to a reply when the query had one (RFC 6891). */
+export const OPT_ROOM = 11;
+
+let lastView: Buffer | null = null;
+let lastFull: Buffer | null = null;
+
+/**
+ * A buffer of `len` bytes for a reply, with `OPT_ROOM` bytes of its own behind
+ * it, so the server can append the OPT record without a second allocation and
+ * copy (see `takeOptRoom`). Only the most recent one can be extended: the
+ * server finishes a synchronous reply before the next one is made.
+ */
+export function allocReply(len: number): Buffer {
+  const full = Buffer.allocUnsafe(len + OPT_ROOM);
+  const view = full.subarray(0, len);
+  lastView = view;
+  lastFull = full;
+  return view;
+}
+
+/**
+ * `wire` with its `OPT_ROOM` spare bytes, when it is the last buffer
+ * `allocReply` made (so the bytes behind it belong to it); null otherwise.
+ */
+export function takeOptRoom(wire: Buffer): Buffer | null {
+  if (wire !== lastView) return null;
+  const full = lastFull;
+  lastView = lastFull = null;
+  return full;
+}
+
 export interface WireAnswer {
   /** Header + question + records, without an OPT record. */
   wire: Buffer;
@@ -82,7 +113,7 @@ export function prepareWire(buf: Buffer): WireAnswer {
  */
 export function patchWire(w: WireAnswer, id: number, rd: boolean, clientRaw: Buffer, clientQnameEnd: number, age: number): Buffer | null {
   if (clientQnameEnd !== w.qnameEnd) return null;
-  const out = Buffer.allocUnsafe(w.wire.length);
+  const out = allocReply(w.wire.length);
   w.wire.copy(out);
   out.writeUInt16BE(id, 0);
   out[2] = rd ? out[2]! | 0x01 : out[2]! & 0xfe;

@@ -5,6 +5,7 @@
  */
 import { decodeMessage } from '../dns/decode.js';
 import { encodeResponse, type EncodeHeader, type OptOut } from '../dns/encode.js';
+import { takeOptRoom } from '../dns/wire-answer.js';
 import type { QueryVerdict } from '../dns/query.js';
 import { Rcode, type Message } from '../dns/types.js';
 import type { Reply } from '../plugin.js';
@@ -40,8 +41,12 @@ export function finishWireReply(req: QueryRequest, wire: Buffer, ourUdpSize: num
   const optLen = req.edns ? 11 : 0;
   if (wire.length + optLen <= req.maxSize) {
     if (!req.edns) return { wire, rcode, truncated };
-    const out = Buffer.allocUnsafe(wire.length + 11);
-    wire.copy(out);
+    // A reply from allocReply has the 11 bytes behind it already: no second buffer, no copy.
+    let out = takeOptRoom(wire);
+    if (!out) {
+      out = Buffer.allocUnsafe(wire.length + 11);
+      wire.copy(out);
+    }
     let o = wire.length;
     out[o] = 0;
     out.writeUInt16BE(41, o + 1);
