@@ -54,7 +54,7 @@ function failOnEarlyExit(server, name, dir) {
  * Starts `bin/skydns serve` with `chain`, its embedded registry in `<dir>/<name>-data`.
  * Resolves once it logs that it serves DNS. `nodeArgs` go to node (e.g. --cpu-prof).
  */
-export async function startSkydns({ name, dir, port, chain, nodeArgs = [], dataDir, maxUdpSize }) {
+export async function startSkydns({ name, dir, port, chain, nodeArgs = [], dataDir, maxUdpSize, workers }) {
   const skyfile = join(dir, `${name}.Skyfile`);
   await writeFile(
     skyfile,
@@ -64,6 +64,7 @@ export async function startSkydns({ name, dir, port, chain, nodeArgs = [], dataD
         registry: { backend: 'embedded', path: dataDir ?? join(dir, `${name}-data`) },
         log: { level: 'info' },
         reload: { watch: false },
+        ...(workers ? { workers } : {}),
         chain,
       },
       null,
