@@ -108,12 +108,16 @@ export const registerCommand: Command = {
       clock: refClock,
       onError: (e) => process.stderr.write(`skydns register: heartbeat failed: ${e.status ? `HTTP ${e.status} ` : ''}${e.code}: ${e.message}\n`),
     });
+    // Listen for the stop signals before saying "registered": whoever reads that line may signal at once.
+    const stopped = v.keepalive
+      ? new Promise<void>((resolve) => {
+          process.once('SIGINT', () => resolve());
+          process.once('SIGTERM', () => resolve());
+        })
+      : undefined;
     process.stdout.write((v.json ? JSON.stringify(reg.current) : `registered ${describe(reg.current!)}`) + '\n');
-    if (!v.keepalive) return 0;
-    await new Promise<void>((resolve) => {
-      process.once('SIGINT', () => resolve());
-      process.once('SIGTERM', () => resolve());
-    });
+    if (!stopped) return 0;
+    await stopped;
     await reg.close();
     if (!v.json) process.stdout.write(`deregistered ${reg.uuid}\n`);
     return 0;
