@@ -6,6 +6,7 @@
  *
  *   node bench/suite.mjs [--services 50] [--instances 20] [--runs 3] [--duration 10]
  *                        [--fixed-duration 5] [--qps 10000] [--cpu-qps 5000] [--out DIR]
+ *                        [--rows auth,authW2,...]   (only these rows; default all)
  *
  * Writes DIR/suite.json and DIR/suite.md (DIR defaults to bench/results/tmp/<time>).
  * Needs dist/ (npm run build), dnsperf, named, unbound (bench/setup.sh). Not part of npm test.
@@ -38,6 +39,7 @@ const { values: o } = parseArgs({
     outstanding: { type: 'string', default: '50' },
     'port-base': { type: 'string', default: '15300' },
     out: { type: 'string' },
+    rows: { type: 'string' },
   },
 });
 const N = Number(o.services);
@@ -68,7 +70,7 @@ async function assertFree(port) {
   });
 }
 
-const P = { named: BASE, unbound: BASE + 1, auth: BASE + 2, cache: BASE + 3, fwdCache: BASE + 4, fwd: BASE + 5, bare: BASE + 6, authApi: BASE + 12, cacheApi: BASE + 13 };
+const P = { named: BASE, unbound: BASE + 1, auth: BASE + 2, cache: BASE + 3, fwdCache: BASE + 4, fwd: BASE + 5, bare: BASE + 6, authW2: BASE + 7, cacheW2: BASE + 8, authApi: BASE + 12, cacheApi: BASE + 13, authW2Api: BASE + 14, cacheW2Api: BASE + 15 };
 for (const p of Object.values(P)) await assertFree(p);
 
 // The data set, generated once.
@@ -78,7 +80,7 @@ await writeFile(zonePath, zoneFile(N, M));
 await writeFile(queriesPath, queryFile(N));
 const data = [...instances(N, M)];
 
-const rows = [
+const allRows = [
   { id: 'bind9', label: 'bind9 `named -n 1`, authoritative', port: P.named },
   { id: 'auth', label: 'SkyDNS authoritative (api, skydns, synth; no cache)', port: P.auth, skydns: true, api: P.authApi, chain: [{ api: { listen: `127.0.0.1:${P.authApi}` } }, 'skydns', 'synth'] },
   { id: 'bare', label: 'floor: bare Node dgram responder, one pre-encoded reply (bench/experiments/bare-udp.mjs)', port: P.bare, bare: true },
@@ -86,7 +88,13 @@ const rows = [
   { id: 'cache', label: 'SkyDNS with cache (cache, api, skydns, synth)', port: P.cache, skydns: true, api: P.cacheApi, warm: true, chain: ['cache', { api: { listen: `127.0.0.1:${P.cacheApi}` } }, 'skydns', 'synth'] },
   { id: 'fwdCache', label: 'SkyDNS forward + cache hits (upstream bind9, warmed)', port: P.fwdCache, skydns: true, warm: true, chain: ['cache', { forward: { to: [`127.0.0.1:${P.named}`] } }] },
   { id: 'fwd', label: 'SkyDNS forward, no cache (upstream bind9; extra row, its CPU excludes bind9)', port: P.fwd, skydns: true, chain: [{ forward: { to: [`127.0.0.1:${P.named}`] } }] },
+  // Skyfile `workers: 2`: a primary (registry) and two cluster workers sharing the port; CPU is the sum of all three.
+  { id: 'authW2', label: 'SkyDNS authoritative, workers 2', port: P.authW2, skydns: true, workers: 2, api: P.authW2Api, chain: [{ api: { listen: `127.0.0.1:${P.authW2Api}` } }, 'skydns', 'synth'] },
+  { id: 'cacheW2', label: 'SkyDNS with cache, workers 2', port: P.cacheW2, skydns: true, workers: 2, api: P.cacheW2Api, warm: true, chain: ['cache', { api: { listen: `127.0.0.1:${P.cacheW2Api}` } }, 'skydns', 'synth'] },
 ];
+const only = o.rows?.split(',').map((s) => s.trim());
+const rows = only ? allRows.filter((r) => only.includes(r.id)) : allRows;
+if (only && rows.length !== only.length) throw new Error(`--rows: unknown row in ${o.rows}; rows are ${allRows.map((r) => r.id).join(', ')}`);
 
 const result = { date: new Date().toISOString(), machine: machine(), params: { N, M, RUNS, DURATION, FIXED, QPS, CPU_QPS, CLIENTS, OUTSTANDING }, loadStart: loadavg(), rows: {} };
 
@@ -101,7 +109,7 @@ try {
       say(`${row.id}: ${row.notRun}`);
       continue;
     }
-    servers[row.id] = await startSkydns({ name: row.id, dir, port: row.port, chain: row.chain });
+    servers[row.id] = await startSkydns({ name: row.id, dir, port: row.port, chain: row.chain, workers: row.workers });
     if (row.api) {
       const reg = await putAll(`http://127.0.0.1:${row.api}`, data, 64);
       row.registration = reg;
@@ -109,8 +117,9 @@ try {
     }
   }
 
-  if (servers.auth) servers.bare = await startBare({ dir, port: P.bare, replyFrom: P.auth });
-  else rows.find((r) => r.id === 'bare').notRun = 'not run: needs the authoritative row';
+  const bare = rows.find((r) => r.id === 'bare');
+  if (bare && servers.auth) servers.bare = await startBare({ dir, port: P.bare, replyFrom: P.auth });
+  else if (bare) bare.notRun = 'not run: needs the authoritative row';
 
   // Every server must give the same answers: count the records and bytes of one SRV and one A answer.
   for (const row of rows) {

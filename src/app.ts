@@ -32,6 +32,11 @@ export interface AppOptions {
   clock?: Clock;
   logger?: Logger;
   metrics?: Metrics;
+  /**
+   * Builds the registry instead of the Skyfile's `registry` section (a worker
+   * of a `workers` group mirrors the primary's registry). The app starts it.
+   */
+  registryFactory?: (ctx: { clock: Clock; logger: Logger }) => Registry;
 }
 
 export class SkyApp {
@@ -44,12 +49,14 @@ export class SkyApp {
   private registryInstance: Registry | null = null;
   private started = false;
   private stopping = false;
+  private readonly registryFactory: AppOptions['registryFactory'];
 
   constructor(private currentConfig: SkyConfig, opts: AppOptions = {}) {
     const config = currentConfig;
     this.clock = opts.clock ?? systemClock;
     this.logger = opts.logger ?? createLogger(config.log.level);
     this.metrics = opts.metrics ?? new Metrics();
+    this.registryFactory = opts.registryFactory;
     this.server = new DnsServer(
       { ...config.dns, listen: [...config.dns.listen], tcp: { ...config.dns.tcp } },
       () => Promise.reject(new Error('not started')),
@@ -69,11 +76,10 @@ export class SkyApp {
   /** The shared registry; created and loaded on first call. */
   registry(): Promise<Registry> {
     this.registryPromise ??= (async () => {
-      const r = createRegistry(this.config.registry as never, {
-        clock: this.clock,
-        logger: this.logger.child({ component: 'registry' }),
-        baseDir: this.config.baseDir,
-      });
+      const logger = this.logger.child({ component: 'registry' });
+      const r = this.registryFactory
+        ? this.registryFactory({ clock: this.clock, logger })
+        : createRegistry(this.config.registry as never, { clock: this.clock, logger, baseDir: this.config.baseDir });
       await r.start();
       this.registryInstance = r;
       return r;

@@ -12,6 +12,13 @@ export const NAMESPACE = 'skydns';
 export class Metrics {
   readonly registry = new Registry();
 
+  /**
+   * What a scrape serves (the metrics plugin calls it): this registry in the
+   * Prometheus text format. A worker of a `workers` group replaces it with the
+   * whole group's metrics, aggregated by the primary (src/workers/metrics.ts).
+   */
+  scrape: () => Promise<string> = () => this.registry.metrics();
+
   /** A counter, created once per name (a reload or a second plugin instance reuses it). */
   counter<L extends string>(name: string, help: string, labelNames: readonly L[] = []): Counter<L> {
     const full = `${NAMESPACE}_${name}`;

@@ -55,7 +55,7 @@ function failOnEarlyExit(server, name, dir) {
  * Resolves once it logs that it serves DNS. `nodeArgs` go to node (e.g. --cpu-prof); `bin`
  * runs another tree's build.
  */
-export async function startSkydns({ name, dir, port, chain, nodeArgs = [], dataDir, maxUdpSize, bin = SKYDNS_BIN }) {
+export async function startSkydns({ name, dir, port, chain, nodeArgs = [], dataDir, maxUdpSize, workers, bin = SKYDNS_BIN }) {
   const skyfile = join(dir, `${name}.Skyfile`);
   await writeFile(
     skyfile,
@@ -65,6 +65,7 @@ export async function startSkydns({ name, dir, port, chain, nodeArgs = [], dataD
         registry: { backend: 'embedded', path: dataDir ?? join(dir, `${name}-data`) },
         log: { level: 'info' },
         reload: { watch: false },
+        ...(workers ? { workers } : {}),
         chain,
       },
       null,

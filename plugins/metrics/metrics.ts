@@ -68,7 +68,7 @@ export class MetricsPlugin implements Plugin {
       async (req, res) => {
         if (pathOf(req) !== opts.path) return send(req, res, 404, `not found; metrics are at ${opts.path}\n`);
         if (!onlyGet(req, res)) return;
-        send(req, res, 200, await registry.metrics(), registry.contentType);
+        send(req, res, 200, await ctx.metrics.scrape(), registry.contentType);
       },
       { what: 'metrics', keyPath: `chain[${ctx.index}].${ctx.name}.listen`, logger: ctx.logger },
     );

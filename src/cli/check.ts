@@ -7,7 +7,7 @@ export const checkCommand: Command = {
   async run(args) {
     const file = configArg(args);
     const cfg = await loadSkyfile(file);
-    const out = [`${file}: OK`, `listen: ${cfg.dns.listen.join(', ')} (UDP and TCP)`, `registry: ${JSON.stringify(cfg.registry)}`, 'chain:'];
+    const out = [`${file}: OK`, `listen: ${cfg.dns.listen.join(', ')} (UDP and TCP)`, `registry: ${JSON.stringify(cfg.registry)}`, `workers: ${cfg.workers}`, 'chain:'];
     for (const [i, e] of cfg.chain.entries()) {
       const opts = Object.keys(e.options).length ? ' ' + JSON.stringify(e.options) : '';
       out.push(`  ${String(i + 1).padStart(2)}. ${e.name}${opts}`);

@@ -6,9 +6,16 @@
  */
 import { watch, type FSWatcher } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
-import type { SkyApp } from '../app.js';
-import { loadSkyfile } from '../config/load.js';
+import { loadSkyfile, type SkyConfig } from '../config/load.js';
 import { isSkyError } from '../errors.js';
+import type { Logger } from '../logger.js';
+
+/** What a Reloader drives: a SkyApp, or the primary of a `workers` group. */
+export interface Reloadable {
+  readonly config: SkyConfig;
+  readonly logger: Logger;
+  reload(next: SkyConfig): Promise<void>;
+}
 
 export class Reloader {
   private watcher: FSWatcher | null = null;
@@ -16,7 +23,11 @@ export class Reloader {
   private running: Promise<void> = Promise.resolve();
   private readonly onHup = () => this.trigger('SIGHUP');
 
-  constructor(private readonly app: SkyApp, private readonly file: string) {}
+  constructor(
+    private readonly app: Reloadable,
+    private readonly file: string,
+    private readonly load: (file: string) => Promise<SkyConfig> = loadSkyfile,
+  ) {}
 
   start(): void {
     process.on('SIGHUP', this.onHup);
@@ -41,7 +52,7 @@ export class Reloader {
   private async reloadOnce(reason: string): Promise<void> {
     const log = this.app.logger;
     try {
-      const next = await loadSkyfile(this.file);
+      const next = await this.load(this.file);
       await this.app.reload(next);
       log.info({ reason, file: this.file }, 'Skyfile reloaded');
     } catch (err) {

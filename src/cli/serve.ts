@@ -1,5 +1,9 @@
+import cluster from 'node:cluster';
+import { dirname, resolve as resolvePath } from 'node:path';
 import { SkyApp } from '../app.js';
-import { loadSkyfile } from '../config/load.js';
+import { parseSkyfile, readSkyfile } from '../config/load.js';
+import { servePrimary, workerCount } from '../workers/serve.js';
+import { runWorker } from '../workers/worker.js';
 import { configArg, type Command } from './main.js';
 import { Reloader } from './reload.js';
 
@@ -8,7 +12,12 @@ export const serveCommand: Command = {
   usage: 'skydns serve -c FILE',
   async run(args) {
     const file = configArg(args);
-    const cfg = await loadSkyfile(file);
+    // A worker of a `workers` group (forked by the primary below, running this same command).
+    if (cluster.isWorker) return runWorker(file);
+    const text = await readSkyfile(file);
+    const cfg = await parseSkyfile(text, { baseDir: dirname(resolvePath(file)), file });
+    const count = workerCount(cfg);
+    if (count > 1) return servePrimary(file, cfg, text, count);
     const app = new SkyApp(cfg);
     try {
       await app.start();

@@ -92,3 +92,16 @@ test('locateAll maps key paths to lines through comments and strings', () => {
   assert.equal(pos.get('dns.listen[1]')?.line, 3);
   assert.equal(pos.get('chain[1].cache.capacity')?.line, 6);
 });
+
+test('workers: 1 by default, an integer from 1 to 1024 or "auto"; anything else names the key and its line', async () => {
+  assert.equal((await parse(`{ chain: ["log"] }`)).workers, 1);
+  assert.equal((await parse(`{ workers: 4, chain: ["log"] }`)).workers, 4);
+  assert.equal((await parse(`{ workers: "auto", chain: ["log"] }`)).workers, 'auto');
+  for (const bad of ['0', '-1', '1.5', '"many"', '"AUTO"', '2000', 'true', 'null', '[2]']) {
+    await fails(`{\n  workers: ${bad},\n  chain: ["log"] }`, 'SKY_ERR_CONFIG_INVALID', { path: 'workers', line: 2, includes: 'must be an integer from 1 to 1024 or "auto"' });
+  }
+});
+
+test('an errorMessage on an anyOf is only used at its own key: other anyOf errors keep their branch message', async () => {
+  await fails(`{ chain: [42] }`, 'SKY_ERR_CONFIG_INVALID', { path: 'chain[0]' });
+});

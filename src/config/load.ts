@@ -41,19 +41,24 @@ export interface SkyConfig {
   log: { level: LogLevel };
   reload: { watch: boolean; debounceMs: number };
   shutdown: { graceMs: number };
+  /** Processes serving DNS: 1 (one process), a number (a node:cluster group), or "auto" (one per CPU). */
+  workers: number | 'auto';
   chain: ChainEntryConfig[];
   baseDir: string;
   file: string | undefined;
 }
 
 export async function loadSkyfile(file: string): Promise<SkyConfig> {
-  let text: string;
+  return parseSkyfile(await readSkyfile(file), { baseDir: dirname(resolve(file)), file });
+}
+
+/** The Skyfile's text (SKY_ERR_CONFIG_READ if it cannot be read); parse it with `parseSkyfile`. */
+export async function readSkyfile(file: string): Promise<string> {
   try {
-    text = await readFile(file, 'utf8');
+    return await readFile(file, 'utf8');
   } catch (err) {
     throw new SkyError('SKY_ERR_CONFIG_READ', `cannot read Skyfile ${file}: ${(err as Error).message}`, { cause: err });
   }
-  return parseSkyfile(text, { baseDir: dirname(resolve(file)), file });
 }
 
 export async function parseSkyfile(text: string, opts: { baseDir: string; file?: string }): Promise<SkyConfig> {
@@ -75,7 +80,7 @@ export async function parseSkyfile(text: string, opts: { baseDir: string; file?:
   for (const [i, entry] of top.chain.entries()) {
     chain.push(await chainEntry(entry, i, opts.baseDir, positions));
   }
-  return deepFreeze({ dns: top.dns, registry: top.registry ?? {}, log: top.log, reload: top.reload, shutdown: top.shutdown, chain, baseDir: opts.baseDir, file: opts.file });
+  return deepFreeze({ dns: top.dns, registry: top.registry ?? {}, log: top.log, reload: top.reload, shutdown: top.shutdown, workers: top.workers, chain, baseDir: opts.baseDir, file: opts.file });
 }
 
 async function chainEntry(entry: unknown, i: number, baseDir: string, positions: Map<string, Position>): Promise<ChainEntryConfig> {

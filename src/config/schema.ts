@@ -28,6 +28,12 @@ export const skyfileSchema = {
       },
     },
     registry: registrySchema,
+    /** Processes serving DNS (node:cluster); 1 = a single process, "auto" = one per available CPU. */
+    workers: {
+      anyOf: [{ type: 'integer', minimum: 1, maximum: 1024 }, { const: 'auto' }],
+      default: 1,
+      errorMessage: 'must be an integer from 1 to 1024 or "auto"',
+    },
     log: {
       type: 'object',
       default: {},

@@ -2,7 +2,8 @@ import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { SkyError } from '../errors.js';
 import { locate, type Position } from './locate.js';
 
-const ajv = new Ajv({ useDefaults: true, allErrors: false, strict: false, allowUnionTypes: true });
+// verbose: errors carry their schema, so an `errorMessage` on an anyOf can replace its branches' messages.
+const ajv = new Ajv({ useDefaults: true, allErrors: false, strict: false, allowUnionTypes: true, verbose: true });
 const compiled = new WeakMap<object, ValidateFunction>();
 
 function compile(schema: object): ValidateFunction {
@@ -51,7 +52,9 @@ export function validateAt(schema: object, data: unknown, prefix: string, positi
   const v = compile(schema);
   if (v(data)) return;
   const err = v.errors![0]!;
-  const { path, message } = describe(err, pointerToPath(prefix, err.instancePath));
+  const custom = v.errors!.find((e) => e.keyword === 'anyOf' && e.instancePath === err.instancePath && typeof (e.parentSchema as { errorMessage?: unknown } | undefined)?.errorMessage === 'string');
+  const described = describe(err, pointerToPath(prefix, err.instancePath));
+  const { path, message } = custom ? { path: described.path, message: (custom.parentSchema as { errorMessage: string }).errorMessage } : described;
   const pos = locate(positions, path);
   throw new SkyError('SKY_ERR_CONFIG_INVALID', `${path || 'Skyfile'}: ${message}`, { path, ...(pos ? { line: pos.line, column: pos.column } : {}) });
 }

@@ -63,7 +63,8 @@ export async function listenHttp(bind: HostPort, handler: HttpHandler, o: { what
   try {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen({ host: bind.host, port: bind.port, exclusive: true }, () => {
+      // Not `exclusive`: in a cluster worker (Skyfile `workers`) connections come through the primary's shared socket.
+      server.listen({ host: bind.host, port: bind.port }, () => {
         server.off('error', reject);
         resolve();
       });

@@ -146,7 +146,8 @@ export class DnsServer {
     return new Promise((resolve, reject) => {
       const srv = net.createServer((sock) => this.onTcp(sock));
       srv.once('error', (err) => reject(listenError(err, 'TCP', spec)));
-      srv.listen({ port: hp.port, host: hp.host, exclusive: true }, () => {
+      // Not `exclusive`: in a cluster worker (Skyfile `workers`) the primary holds the socket and shares it.
+      srv.listen({ port: hp.port, host: hp.host }, () => {
         srv.removeAllListeners('error');
         srv.on('error', (err) => this.logger.error({ err, address: spec }, 'TCP listener error'));
         resolve(srv);
