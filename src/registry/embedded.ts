@@ -23,7 +23,7 @@ import { GroupCommit } from './group-commit.js';
 import { MemoryIndex } from './memory-index.js';
 import { DEFAULT_TTL_MAX, DEFAULT_TTL_MIN, uuidKey, validateCallback, validateService, validateTtl, type ValidationOptions } from './names.js';
 import { Storage, type DiskService, type LogRecord } from './storage.js';
-import type { Callback, Registry, RegistryEvent, RegistryEventKind, Service, ServicePattern, StoredService } from './types.js';
+import { storedService, type Callback, type Registry, type RegistryEvent, type RegistryEventKind, type Service, type ServicePattern, type StoredService } from './types.js';
 
 export interface EmbeddedOptions {
   /** Directory for the snapshot and the log (created if missing). */
@@ -44,7 +44,7 @@ export interface EmbeddedOptions {
 const MAX_SLEEP_MS = 3_600_000;
 
 function stored(svc: Service, expiresAt: number): StoredService {
-  return Object.freeze({ ...svc, expiresAt });
+  return storedService(svc, expiresAt);
 }
 function toDisk(s: StoredService): DiskService {
   return { ...s, expiresAt: s.expiresAt === Infinity ? null : s.expiresAt };

@@ -13,7 +13,7 @@
  * else can write to etcd.
  */
 import { uuidKey, validateCallback, validateService } from './names.js';
-import type { Callback, StoredService } from './types.js';
+import { storedService, type Callback, type StoredService } from './types.js';
 
 export interface KeyLayout {
   /** The prefix itself, with no trailing slash (`/skydns`). */
@@ -60,9 +60,9 @@ export function decodeService(raw: string, zone?: string): { rec: StoredService;
     const svc = validateService(o.service, { ...READ_BOUNDS, zone });
     const exp = o.expiresAt;
     if (typeof o.gen !== 'string') return undefined;
-    if (exp === null) return svc.NoExpire ? { rec: Object.freeze({ ...svc, expiresAt: Infinity }), gen: o.gen } : undefined;
+    if (exp === null) return svc.NoExpire ? { rec: storedService(svc, Infinity), gen: o.gen } : undefined;
     if (typeof exp !== 'number' || !Number.isFinite(exp) || svc.NoExpire) return undefined;
-    return { rec: Object.freeze({ ...svc, expiresAt: exp }), gen: o.gen };
+    return { rec: storedService(svc, exp), gen: o.gen };
   } catch {
     return undefined;
   }

@@ -40,7 +40,7 @@ import type { MirrorStatus } from './metrics.js';
 import { ABSENT, casLoop, KeyedLock, type KeyState } from './etcd-txn.js';
 import { EtcdLeases } from './etcd-leases.js';
 import { DEFAULT_TTL_MAX, DEFAULT_TTL_MIN, validateCallback, validateService, validateTtl, type ValidationOptions } from './names.js';
-import type { Callback, Registry, RegistryEvent, Service, ServicePattern, StoredService } from './types.js';
+import { storedService, type Callback, type Registry, type RegistryEvent, type Service, type ServicePattern, type StoredService } from './types.js';
 
 export interface EtcdOptions {
   endpoints: string[];
@@ -62,7 +62,7 @@ export interface EtcdOptions {
   electionTtl?: number;
 }
 
-const stored = (s: Service, expiresAt: number): StoredService => Object.freeze({ ...s, expiresAt });
+const stored = (s: Service, expiresAt: number): StoredService => storedService(s, expiresAt);
 const notFound = (what: string, id: string): SkyError => new SkyError('SKY_ERR_REGISTRY_NOT_FOUND', `no ${what} with UUID ${id}`, { path: 'UUID' });
 
 export class EtcdRegistry implements Registry, CallbackLeadership, MirrorStatus {

@@ -17,7 +17,7 @@
  * write only once it has applied everything up to the write's own events.
  */
 import { SkyError, ERRORS, type ErrorCode } from '../errors.js';
-import type { Callback, RegistryEventKind, StoredService } from './types.js';
+import { storedService, type Callback, type RegistryEventKind, type StoredService } from './types.js';
 
 export const REGISTRY_PROTOCOL = 'registry';
 
@@ -56,7 +56,7 @@ export function toWire(s: StoredService): WireService {
 }
 
 export function fromWire(w: WireService): StoredService {
-  return Object.freeze({ ...w, expiresAt: w.expiresAt ?? Infinity });
+  return storedService(w, w.expiresAt ?? Infinity);
 }
 
 export function errorToWire(err: unknown): WireError {

@@ -32,6 +32,30 @@ export interface StoredService extends Service {
 }
 
 /**
+ * The stored, frozen form of `svc`. Built as one literal in a fixed field
+ * order, so every record shares one of a handful of V8 hidden classes: a
+ * spread (`{ ...svc, expiresAt }`) gave each of 100k records a map of its own
+ * (~300 bytes each). Only the Service fields are kept.
+ */
+export function storedService(svc: Service, expiresAt: number): StoredService {
+  const s: { -readonly [K in keyof StoredService]: StoredService[K] } = {
+    UUID: svc.UUID,
+    Name: svc.Name,
+    Version: svc.Version,
+    Environment: svc.Environment,
+    Region: svc.Region,
+    Host: svc.Host,
+    Port: svc.Port,
+    TTL: svc.TTL,
+    expiresAt,
+  };
+  if (svc.Priority !== undefined) s.Priority = svc.Priority;
+  if (svc.Weight !== undefined) s.Weight = svc.Weight;
+  if (svc.NoExpire !== undefined) s.NoExpire = svc.NoExpire;
+  return Object.freeze(s);
+}
+
+/**
  * A callback registration (SkyDNS 1). When a service matching the filters is
  * removed (DELETE or expiry) the server sends
  * `DELETE http://{Reply}:{Port}/skydns/callbacks/{UUID}` with the service as body.
