@@ -12,6 +12,7 @@ import type { Clock } from '../../src/clock.js';
 import { isPromise } from '../../src/chain.js';
 import { Rcode } from '../../src/dns/types.js';
 import type { DependsOn, Next, Plugin, Reply, Request } from '../../src/plugin.js';
+import { answerGeneration, type AnswerGeneration } from '../../src/registry/generation.js';
 import type { Registry } from '../../src/registry/types.js';
 import { buildAnswer, withSoa, type AnswerContext } from './answer.js';
 import type { ZoneConfig } from './options.js';
@@ -23,9 +24,10 @@ const AXFR = 252;
 const IXFR = 251;
 
 /**
- * SOA serial: seconds since the epoch of the last registry change seen, and
- * always at least one more than the previous serial, so it rises with every
- * change (RFC 1982 order) and does not go back across restarts.
+ * SOA serial: seconds since the epoch of the last registry change seen (the
+ * answers' generation: heartbeats do not count), and always at least one more
+ * than the previous serial, so it rises with every change (RFC 1982 order)
+ * and does not go back across restarts.
  */
 export class SerialCounter {
   private version = NaN;
@@ -45,10 +47,14 @@ export class SkydnsHandler implements Plugin {
   readonly cache: WireCache;
   private readonly serial = new SerialCounter();
   private readonly resolver: Resolver;
+  /** Moves on registry changes other than heartbeats (src/registry/generation.ts). */
+  private readonly generation: AnswerGeneration;
+  private depends: DependsOn | undefined;
 
   constructor(readonly cfg: ZoneConfig, readonly registry: Registry, private readonly clock: Clock) {
     this.cache = new WireCache(cfg.wireCache === 'auto' ? autoCapacity(registry) : cfg.wireCache);
     this.resolver = { cfg, registry, reverse: new ReverseIndex(registry) };
+    this.generation = answerGeneration(registry);
   }
 
   ready(): boolean {
@@ -61,8 +67,9 @@ export class SkydnsHandler implements Plugin {
     // Zone transfers are not offered (the zone is a view of the registry, not a file).
     if (req.qtype === AXFR || req.qtype === IXFR) return { msg: { rcode: Rcode.REFUSED } };
     const now = this.clock.now();
-    const version = this.registry.version;
-    const depends: DependsOn = { on: this.registry, version };
+    const version = this.generation.version;
+    let depends = this.depends;
+    if (!depends || depends.version !== version) depends = this.depends = { on: this.generation, version };
     const serial = this.serial.observe(version, now);
     this.cache.sync(version);
 

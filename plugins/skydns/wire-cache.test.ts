@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 import type { Reply } from '../../src/plugin.js';
+import { answerGeneration } from '../../src/registry/generation.js';
 import type { Registry, StoredService } from '../../src/registry/types.js';
 import { expectReply } from '../../src/testing/harness.js';
 import type { SkydnsHandler } from './handler.js';
@@ -47,6 +48,25 @@ describe('skydns pre-encoded answers', () => {
     assert.equal((f.plugin as SkydnsHandler).cache.size, 1);
   });
 
+  it('keeps its answers across heartbeats, and rebuilds them with the new lifetime at the old expiry', async () => {
+    f = await zoneFixture({}, [svc('w1', { TTL: 30 }), svc('w2', { TTL: 30, Host: '10.0.0.2' })]);
+    const lookups = countLookups(f);
+    await f.query(NAME, 'SRV');
+    f.clock.advance(10_000);
+    await f.registry.refresh('w1');
+    await f.registry.refresh('w2');
+    const aged = await f.query(NAME, 'SRV');
+    assert.equal(lookups.n, 1, 'heartbeats change no answer: served from the map');
+    assert.match(aged.answer[0]!, / 20 IN SRV /, 'the kept answer ages towards the old expiry (conservative)');
+    f.clock.advance(20_000);
+    const rebuilt = await f.query(NAME, 'SRV');
+    assert.equal(lookups.n, 2, 'rebuilt once the old expiry came');
+    assert.match(rebuilt.answer[0]!, / 10 IN SRV /, 'with the lifetime the heartbeat gave (30 s from t=10 s)');
+    await f.registry.remove('w2');
+    expectReply(await f.query(NAME, 'SRV'), { answer: [`${NAME}. 10 IN SRV 10 100 8080 w1.skydns.local.`], extra: ['w1.skydns.local. 10 IN A 10.0.0.1'] });
+    assert.equal(lookups.n, 3, 'a deletion drops the kept answers at once');
+  });
+
   it('ages TTLs by the whole seconds since encoding, and keeps fixed TTLs', async () => {
     f = await zoneFixture({}, [svc('w1', { TTL: 30 })]);
     const lookups = countLookups(f);
@@ -64,13 +84,13 @@ describe('skydns pre-encoded answers', () => {
     expectReply(await f.query(NAME, 'SRV'), { answer: [`${NAME}. 30 IN SRV 10 50 8080 w1.skydns.local.`, `${NAME}. 30 IN SRV 10 50 8080 w2.skydns.local.`] });
     f.clock.advance(29_000);
     expectReply(await f.query(NAME, 'SRV'), { answer: [`${NAME}. 1 IN SRV 10 50 8080 w1.skydns.local.`, `${NAME}. 1 IN SRV 10 50 8080 w2.skydns.local.`] });
-    const before = f.registry.version;
+    const before = answerGeneration(f.registry).version;
     f.clock.advance(1000); // w1 expires now; the sweeper's removal is still being written
     const r = await f.query(NAME, 'SRV');
     assert.equal((r.reply as { depends?: { version: number } }).depends?.version, before, 'answered before the removal was committed');
     expectReply(r, { answer: [`${NAME}. 30 IN SRV 10 100 8080 w2.skydns.local.`], extra: ['w2.skydns.local. 30 IN A 10.0.0.2'] });
     await f.registry.flush();
-    assert.ok(f.registry.version > before);
+    assert.ok(answerGeneration(f.registry).version > before);
     expectReply(await f.query(NAME, 'SRV'), { answer: [`${NAME}. 30 IN SRV 10 100 8080 w2.skydns.local.`] });
     f.clock.advance(30_000);
     expectReply(await f.query(NAME, 'SRV'), { rcode: 'NXDOMAIN' });

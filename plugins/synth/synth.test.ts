@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { answerGeneration } from '../../src/registry/generation.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -157,7 +158,7 @@ describe('synth', () => {
     f.clock.advance(6000);
     const r = await f.query(W, 'A');
     expectReply(r, { answer: [`${W}. 20 IN A 10.0.0.2`] });
-    assert.equal((r.reply as { depends?: { on: unknown } }).depends?.on, f.registry);
+    assert.equal((r.reply as { depends?: { on: unknown } }).depends?.on, answerGeneration(f.registry));
     await f.registry.put(svc('w5', { Host: '10.0.0.5' }));
     expectReply(await f.query(W, 'A'), { anyOrder: true, answer: [`${W}. 20 IN A 10.0.0.2`, `${W}. 20 IN A 10.0.0.5`] });
     await f.registry.remove('w2');

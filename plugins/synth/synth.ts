@@ -28,6 +28,7 @@ import { AnswerMap } from '../../src/dns/answer-map.js';
 import { isSubdomain } from '../../src/dns/names.js';
 import { Rcode, Type, type Message, type RR } from '../../src/dns/types.js';
 import type { DependsOn, Next, Plugin, Reply, Request } from '../../src/plugin.js';
+import { answerGeneration, type AnswerGeneration } from '../../src/registry/generation.js';
 import { distinctServiceNames } from '../../src/registry/names.js';
 import type { FieldName, Registry, StoredService } from '../../src/registry/types.js';
 import { chase } from './chase.js';
@@ -94,10 +95,13 @@ export class SynthHandler implements Plugin {
   readonly memo: AnswerMap<Memo>;
   private version = NaN;
   private depends: DependsOn | undefined;
+  /** Moves on registry changes other than heartbeats (src/registry/generation.ts). */
+  private readonly generation: AnswerGeneration;
   readonly zone: string;
 
   constructor(private readonly opts: SynthOptions, readonly registry: Registry, private readonly clock: Clock, random?: () => number) {
     this.zone = opts.zone.toLowerCase().replace(/\.$/, '');
+    this.generation = answerGeneration(registry);
     this.memo = new AnswerMap<Memo>(opts.memo === 'auto' ? autoCapacity(registry) : opts.memo, random);
   }
 
@@ -110,12 +114,12 @@ export class SynthHandler implements Plugin {
     const q = req.qtype;
     if (req.qclass !== 1 || (q !== Type.A && q !== Type.AAAA && q !== Type.CNAME) || !isSubdomain(req.name, this.zone)) return next();
     const now = this.clock.now();
-    const version = this.registry.version;
+    const version = this.generation.version;
     let depends = this.depends;
     if (version !== this.version || !depends) {
       this.memo.clear();
       this.version = version;
-      depends = this.depends = { on: this.registry, version };
+      depends = this.depends = { on: this.generation, version };
     }
     const key = `${q}/${req.name}`;
     let m = this.memo.get(key);
