@@ -1,4 +1,5 @@
 import cluster from 'node:cluster';
+import { setFlagsFromString } from 'node:v8';
 import { dirname, resolve as resolvePath } from 'node:path';
 import { SkyApp } from '../app.js';
 import { parseSkyfile, readSkyfile } from '../config/load.js';
@@ -7,11 +8,25 @@ import { runWorker } from '../workers/worker.js';
 import { configArg, type Command } from './main.js';
 import { Reloader } from './reload.js';
 
+/**
+ * Heap growth for a long-running server: V8 lets the old space grow to about
+ * twice the live data before a full collection by default, so a registry of
+ * 100k services (~130 MB live) sat at 430+ MB RSS. Growing by 50 % instead
+ * keeps it under 300 MB for a few more full collections while the heap grows
+ * (registration storms); a steady server allocates only short-lived garbage.
+ * A `--heap-growing-percent` given in NODE_OPTIONS or on node's command line wins.
+ */
+export function tuneHeap(): void {
+  const given = `${process.env.NODE_OPTIONS ?? ''} ${process.execArgv.join(' ')}`;
+  if (!/--heap[-_]growing[-_]percent/.test(given)) setFlagsFromString('--heap-growing-percent=50');
+}
+
 export const serveCommand: Command = {
   summary: 'run the DNS server with a Skyfile (SIGHUP or editing the file reloads it; SIGTERM stops it gracefully)',
   usage: 'skydns serve -c FILE',
   async run(args) {
     const file = configArg(args);
+    tuneHeap();
     // A worker of a `workers` group (forked by the primary below, running this same command).
     if (cluster.isWorker) return runWorker(file);
     const text = await readSkyfile(file);
