@@ -5,7 +5,9 @@
  * suite (run.sh) is — but enough to see whether a change moved QPS and CPU per query.
  *
  *   node bench/quick.mjs [--rows auth,cache] [--services 50] [--instances 20] [--duration 8]
- *                        [--runs 1] [--port-base 15400] [--bin PATH/bin/skydns]
+ *                        [--runs 1] [--port-base 15400] [--bin PATH/bin/skydns] [--pin]
+ *
+ * `--pin`: the server on CPU 1, dnsperf on CPU 0 (as the suite does; see lib/proc.mjs pin).
  *
  * `--bin` runs another tree's build (e.g. a worktree) against the same data.
  */
@@ -15,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { instances, queryFile } from './lib/data.mjs';
 import { dnsperf } from './lib/dnsperf.mjs';
-import { loadavg } from './lib/proc.mjs';
+import { loadavg, pin } from './lib/proc.mjs';
 import { putAll } from './lib/register.mjs';
 import { startSkydns, stopAll } from './lib/servers.mjs';
 import { fmt, fmtInt } from './lib/stats.mjs';
@@ -30,6 +32,7 @@ const { values: o } = parseArgs({
     'port-base': { type: 'string', default: '15400' },
     bin: { type: 'string' },
     qps: { type: 'string' },
+    pin: { type: 'boolean', default: false },
   },
 });
 const N = Number(o.services);
@@ -51,10 +54,12 @@ try {
     if (!row) throw new Error(`unknown row ${id}`);
     const server = await startSkydns({ name: id, dir, port: row.port, chain: row.chain(row.api), bin: o.bin });
     await putAll(`http://127.0.0.1:${row.api}`, data, 64);
-    await dnsperf({ port: row.port, file: queries, maxRuns: 1, clients: 1, outstanding: 10 });
-    await dnsperf({ port: row.port, file: queries, seconds: 2 });
+    if (o.pin) pin(server.pid, '1');
+    const cpus = o.pin ? '0' : undefined;
+    await dnsperf({ port: row.port, file: queries, maxRuns: 1, clients: 1, outstanding: 10, cpus });
+    await dnsperf({ port: row.port, file: queries, seconds: 2, cpus });
     for (let i = 0; i < Number(o.runs); i++) {
-      const r = await dnsperf({ port: row.port, file: queries, seconds: Number(o.duration), pid: server.pid, qps: o.qps ? Number(o.qps) : undefined });
+      const r = await dnsperf({ port: row.port, file: queries, seconds: Number(o.duration), pid: server.pid, qps: o.qps ? Number(o.qps) : undefined, cpus });
       const lat = o.qps ? ` p50 ${fmt(r.p50Ms, 2)} p99 ${fmt(r.p99Ms, 2)} ms` : '';
       process.stdout.write(`${id}: ${fmtInt(r.qps)} QPS, ${fmt(r.cpuUsPerQuery, 1)} µs/q, lost ${r.lost}, avg ${fmt(r.avgMs, 2)} ms${lat}, RSS ${fmt(r.rssMiB)} MiB, load ${r.load}\n`);
     }

@@ -7,6 +7,7 @@
  *   node bench/suite.mjs [--services 50] [--instances 20] [--runs 3] [--duration 10]
  *                        [--fixed-duration 5] [--qps 10000] [--cpu-qps 5000] [--out DIR]
  *                        [--rows auth,authW2,...]   (only these rows; default all)
+ *                        [--no-pin]   (default with 2+ CPUs: each single-process server on CPU 1, dnsperf on CPU 0)
  *
  * Writes DIR/suite.json and DIR/suite.md (DIR defaults to bench/results/tmp/<time>).
  * Needs dist/ (npm run build), dnsperf, named, unbound (bench/setup.sh). Not part of npm test.
@@ -17,10 +18,12 @@ import dgram from 'node:dgram';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { execFileSync } from 'node:child_process';
+import { availableParallelism } from 'node:os';
 import { instances, queryFile, zoneFile, serviceName } from './lib/data.mjs';
 import { dnsperf } from './lib/dnsperf.mjs';
 import { query } from './lib/dnswire.mjs';
-import { loadavg } from './lib/proc.mjs';
+import { loadavg, pin } from './lib/proc.mjs';
 import { putAll } from './lib/register.mjs';
 import { checkChain, startBare, startNamed, startSkydns, startUnbound, stopAll } from './lib/servers.mjs';
 import { renderSuite } from './lib/render.mjs';
@@ -40,6 +43,7 @@ const { values: o } = parseArgs({
     'port-base': { type: 'string', default: '15300' },
     out: { type: 'string' },
     rows: { type: 'string' },
+    'no-pin': { type: 'boolean', default: false },
   },
 });
 const N = Number(o.services);
@@ -52,6 +56,18 @@ const CPU_QPS = Number(o['cpu-qps']);
 const CLIENTS = Number(o.clients);
 const OUTSTANDING = Number(o.outstanding);
 const BASE = Number(o['port-base']);
+// Pinning needs two CPUs and taskset; --no-pin runs everything where the kernel puts it.
+const PIN = !o['no-pin'] && availableParallelism() >= 2 && hasTaskset();
+const SERVER_CPU = '1';
+const LOAD_CPU = '0';
+function hasTaskset() {
+  try {
+    execFileSync('taskset', ['-p', String(process.pid)], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
 const OUT = o.out ?? fileURLToPath(new URL(`./results/tmp/${new Date().toISOString().replace(/[:.]/g, '-')}`, import.meta.url));
 const dir = join(OUT, 'suite');
 await mkdir(dir, { recursive: true });
@@ -96,7 +112,7 @@ const only = o.rows?.split(',').map((s) => s.trim());
 const rows = only ? allRows.filter((r) => only.includes(r.id)) : allRows;
 if (only && rows.length !== only.length) throw new Error(`--rows: unknown row in ${o.rows}; rows are ${allRows.map((r) => r.id).join(', ')}`);
 
-const result = { date: new Date().toISOString(), machine: machine(), params: { N, M, RUNS, DURATION, FIXED, QPS, CPU_QPS, CLIENTS, OUTSTANDING }, loadStart: loadavg(), rows: {} };
+const result = { date: new Date().toISOString(), machine: machine(), params: { N, M, RUNS, DURATION, FIXED, QPS, CPU_QPS, CLIENTS, OUTSTANDING, pinned: PIN ? { server: SERVER_CPU, dnsperf: LOAD_CPU } : null }, loadStart: loadavg(), rows: {} };
 
 try {
   say(`data: ${N} services × ${M} instances; queries ${N * 5} lines (80 % SRV, 20 % A); out ${dir}`);
@@ -119,6 +135,14 @@ try {
 
   const bare = rows.find((r) => r.id === 'bare');
   if (bare && servers.auth) servers.bare = await startBare({ dir, port: P.bare, replyFrom: P.auth });
+
+  // One CPU for the server, one for dnsperf: unpinned, where the kernel put the server's
+  // threads and the loopback work moved the floor row from 58k to 79k QPS between runs.
+  // Rows with workers get every CPU (that is their point), and so does their dnsperf.
+  if (PIN) {
+    for (const row of rows) if (servers[row.id] && !row.workers) pin(servers[row.id].pid, SERVER_CPU);
+    say(`pinned: servers on CPU ${SERVER_CPU}, dnsperf on CPU ${LOAD_CPU} (rows with workers: unpinned)`);
+  }
   else if (bare) bare.notRun = 'not run: needs the authoritative row';
 
   // Every server must give the same answers: count the records and bytes of one SRV and one A answer.
@@ -134,18 +158,20 @@ try {
   // Warm-up: every query once through caches, then 2 s of load for JIT and buffers (discarded).
   for (const row of rows) {
     if (row.notRun) continue;
-    await dnsperf({ port: row.port, file: queriesPath, maxRuns: 1, clients: 1, outstanding: 10 });
-    await dnsperf({ port: row.port, file: queriesPath, seconds: 2, clients: CLIENTS, outstanding: OUTSTANDING });
+    const cpus = PIN && !row.workers ? LOAD_CPU : undefined;
+    await dnsperf({ port: row.port, file: queriesPath, maxRuns: 1, clients: 1, outstanding: 10, cpus });
+    await dnsperf({ port: row.port, file: queriesPath, seconds: 2, clients: CLIENTS, outstanding: OUTSTANDING, cpus });
   }
 
   for (let run = 1; run <= RUNS; run++) {
     for (const row of rows) {
       if (row.notRun) continue;
       const pid = servers[row.id].pid;
-      const sat = await dnsperf({ port: row.port, file: queriesPath, seconds: DURATION, clients: CLIENTS, outstanding: OUTSTANDING, pid });
-      const fixed = await dnsperf({ port: row.port, file: queriesPath, seconds: FIXED, clients: CLIENTS, outstanding: OUTSTANDING, qps: QPS, pid });
+      const cpus = PIN && !row.workers ? LOAD_CPU : undefined;
+      const sat = await dnsperf({ port: row.port, file: queriesPath, seconds: DURATION, clients: CLIENTS, outstanding: OUTSTANDING, pid, cpus });
+      const fixed = await dnsperf({ port: row.port, file: queriesPath, seconds: FIXED, clients: CLIENTS, outstanding: OUTSTANDING, qps: QPS, pid, cpus });
       // CPU per query at one rate every server sustains: the socket path's cost depends on the rate.
-      const equal = CPU_QPS ? await dnsperf({ port: row.port, file: queriesPath, seconds: FIXED, clients: CLIENTS, outstanding: OUTSTANDING, qps: CPU_QPS, pid }) : undefined;
+      const equal = CPU_QPS ? await dnsperf({ port: row.port, file: queriesPath, seconds: FIXED, clients: CLIENTS, outstanding: OUTSTANDING, qps: CPU_QPS, pid, cpus }) : undefined;
       (row.runs ??= []).push({ run, sat, fixed, equal });
       say(`run ${run} ${row.id}: ${fmtInt(sat.qps)} QPS, lost ${sat.lost}, ${fmt(sat.cpuUsPerQuery, 1)} µs/q, avg ${fmt(sat.avgMs, 2)} ms; @${QPS}: p99 ${fmt(fixed.p99Ms, 2)} ms, lost ${fixed.lost}`);
     }

@@ -5,9 +5,10 @@
 import { spawn } from 'node:child_process';
 import { cpuMicros, memory, loadavg } from './proc.mjs';
 
-function run(args, limitSeconds) {
+/** `cpus`: the CPU list dnsperf runs on (`taskset -c`), or anywhere (see `pin` in proc.mjs). */
+function run(args, limitSeconds, cpus) {
   return new Promise((resolve, reject) => {
-    const child = spawn('dnsperf', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = cpus ? spawn('taskset', ['-c', cpus, 'dnsperf', ...args], { stdio: ['ignore', 'pipe', 'pipe'] }) : spawn('dnsperf', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     const out = [];
     let err = '';
     child.stdout.on('data', (d) => out.push(d));
@@ -48,14 +49,14 @@ export const pct = (sorted, p) => (sorted.length ? sorted[Math.min(sorted.length
  * One dnsperf run. `qps` set: open loop at that rate, with per-query latencies (-v) for
  * percentiles; otherwise closed loop (`clients` sockets, `outstanding` in flight).
  */
-export async function dnsperf({ port, file, seconds, clients = 4, outstanding = 50, qps, pid, maxRuns, timeout = 2 }) {
+export async function dnsperf({ port, file, seconds, clients = 4, outstanding = 50, qps, pid, maxRuns, timeout = 2, cpus }) {
   const args = ['-s', '127.0.0.1', '-p', String(port), '-d', file, '-e', '-c', String(clients), '-q', String(outstanding), '-t', String(timeout)];
   if (seconds) args.push('-l', String(seconds));
   if (maxRuns) args.push('-n', String(maxRuns));
   if (qps) args.push('-Q', String(qps), '-v');
   const load = loadavg();
   const cpu0 = pid ? cpuMicros(pid) : 0;
-  const text = await run(args, seconds ?? 60);
+  const text = await run(args, seconds ?? 60, cpus);
   const cpu1 = pid ? cpuMicros(pid) : 0;
   const r = parse(text);
   r.load = load;

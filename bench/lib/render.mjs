@@ -45,6 +45,7 @@ export function renderSuite(result) {
   return `### Side by side (${N} services × ${M} instances, ${RUNS} runs, median)
 
 Saturation: \`dnsperf -e -c ${CLIENTS} -q ${OUTSTANDING} -l ${DURATION}\` (closed loop, ${OUTSTANDING} outstanding).
+${result.params.pinned ? `CPUs: every single-process server pinned to CPU ${result.params.pinned.server} (all its threads, \`taskset -a\`), dnsperf to CPU ${result.params.pinned.dnsperf}; the rows with workers and their dnsperf run on every CPU.` : 'CPUs: not pinned (the kernel places server and dnsperf).'}
 Fixed rate: the same with \`-Q ${QPS} -l ${FIXED} -v\` (latency percentiles from every answer; a server that saturates below ${k} QPS is queueing there).
 CPU is the server process's utime+stime (all threads) over the run from \`/proc/PID/stat\`, divided by the queries answered,
 at saturation, at ${ek ?? 'a lower fixed rate'} QPS (a rate every server sustains) and at ${k} QPS (the per-query cost of the socket path grows when the server and dnsperf sleep between datagrams, see the floor row, so compare servers at the same rate too).
@@ -84,7 +85,7 @@ export function renderScale(r) {
   );
   return `### Scale: ${fmtInt(N * M)} registered instances (${fmtInt(N)} services × ${M})
 
-Chain \`api, skydns${r.params.wireCache !== undefined ? ` (wireCache ${r.params.wireCache})` : ''}, synth\`. Embedded registry, every write fsynced before its answer; ${CONC} requests in flight over keep-alive HTTP/1.1 from one Node client on the same machine.
+Chain \`api, skydns${r.params.wireCache !== undefined ? ` (wireCache ${r.params.wireCache})` : ''}, synth\`. Embedded registry, every write fsynced before its answer; ${CONC} requests in flight over keep-alive HTTP/1.1 connections from autocannon on the same machine.
 
 ${table(['measure', 'value', 'load average then'], rows)}
 `;
