@@ -153,7 +153,7 @@ describe('wireCache sizing and eviction', () => {
       }
       return out;
     };
-    const r = { version: 1, lists: 0, list } as unknown as Registry & { version: number; lists: number };
+    const r = { version: 1, lists: 0, list, onChange: () => () => undefined } as unknown as Registry & { version: number; lists: number };
     return r;
   }
 
@@ -162,7 +162,7 @@ describe('wireCache sizing and eviction', () => {
     assert.equal(resolveOptions(o).wireCache, 'auto');
   });
 
-  it('"auto" is max(4096, 2 × the distinct service names), counted once per registry version', () => {
+  it('"auto" is max(4096, 2 × the distinct service names), counted once per answers generation', () => {
     const small = autoCapacity(fakeRegistry(10, 3));
     assert.equal(small(), AUTO_MIN);
     const reg = fakeRegistry(5000, 2); // environments differ only in case: one name each

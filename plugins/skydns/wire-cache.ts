@@ -16,7 +16,7 @@
 import { AnswerMap } from '../../src/dns/answer-map.js';
 import { encodeResponse, patchWire, prepareWire, type Message, type WireAnswer } from '../../src/dns/index.js';
 import type { Request } from '../../src/plugin.js';
-import { distinctServiceNames } from '../../src/registry/names.js';
+import { answerCapacity } from '../../src/registry/generation.js';
 import type { Registry } from '../../src/registry/types.js';
 
 export interface WireEntry {
@@ -42,21 +42,13 @@ export const AUTO_MIN = 4096;
 
 /**
  * `wireCache: "auto"`: max(AUTO_MIN, 2 × the registry's distinct service
- * names), recounted (a scan) at most once per registry version and only when
- * the map is full. Room for every name's SRV and A entry, so a sweep over all
+ * names) (src/registry/generation.ts answerCapacity), recounted at most once
+ * per answers generation and only when the map is full. Room for every name's SRV and A entry, so a sweep over all
  * of them does not evict, while the count stays tied to what is registered
  * (names that do not exist are few: their answers share the zone's SOA).
  */
 export function autoCapacity(registry: Registry): () => number {
-  let version = NaN;
-  let cap = AUTO_MIN;
-  return () => {
-    if (registry.version !== version) {
-      version = registry.version;
-      cap = Math.max(AUTO_MIN, 2 * distinctServiceNames(registry.list()));
-    }
-    return cap;
-  };
+  return answerCapacity(registry, AUTO_MIN);
 }
 
 export class WireCache {

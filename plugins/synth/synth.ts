@@ -28,8 +28,7 @@ import { AnswerMap } from '../../src/dns/answer-map.js';
 import { isSubdomain } from '../../src/dns/names.js';
 import { Rcode, Type, type Message, type RR } from '../../src/dns/types.js';
 import type { DependsOn, Next, Plugin, Reply, Request } from '../../src/plugin.js';
-import { answerGeneration, type AnswerGeneration } from '../../src/registry/generation.js';
-import { distinctServiceNames } from '../../src/registry/names.js';
+import { answerCapacity, answerGeneration, type AnswerGeneration } from '../../src/registry/generation.js';
 import type { FieldName, Registry, StoredService } from '../../src/registry/types.js';
 import { chase } from './chase.js';
 import { pickRanked, select, type Pick } from './select.js';
@@ -184,13 +183,5 @@ export class SynthHandler implements Plugin {
  * and only when the memo is full.
  */
 function autoCapacity(registry: Registry): () => number {
-  let version = NaN;
-  let cap = MEMO_AUTO_MIN;
-  return () => {
-    if (registry.version !== version) {
-      version = registry.version;
-      cap = Math.max(MEMO_AUTO_MIN, 2 * distinctServiceNames(registry.list()));
-    }
-    return cap;
-  };
+  return answerCapacity(registry, MEMO_AUTO_MIN);
 }

@@ -20,6 +20,7 @@
  * event, or a batch read half way, just drops the kept answers).
  */
 import type { Generation } from '../plugin.js';
+import { distinctServiceNames } from './names.js';
 import type { Registry } from './types.js';
 
 export class AnswerGeneration implements Generation {
@@ -55,4 +56,25 @@ export function answerGeneration(registry: Registry): AnswerGeneration {
   let g = generations.get(registry);
   if (!g) generations.set(registry, (g = new AnswerGeneration(registry)));
   return g;
+}
+
+/**
+ * How many answers a plugin's answer map should hold for `registry` (the
+ * `"auto"` size of skydns's `wireCache` and synth's `memo`): max(`min`, 2 ×
+ * the distinct service names), room for every name's SRV and A entries, so a
+ * sweep over all of them does not evict. Recounted (a scan) at most once per
+ * answers generation — heartbeats do not trigger it — and only when asked,
+ * which the maps do when they are full.
+ */
+export function answerCapacity(registry: Registry, min: number): () => number {
+  const generation = answerGeneration(registry);
+  let seen = NaN;
+  let cap = min;
+  return () => {
+    if (generation.version !== seen) {
+      seen = generation.version;
+      cap = Math.max(min, 2 * distinctServiceNames(registry.list()));
+    }
+    return cap;
+  };
 }
