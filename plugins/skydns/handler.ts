@@ -101,17 +101,17 @@ export class SkydnsHandler implements Plugin {
   /** The rest of the chain's answer for a name of the zone: negative ones get the zone's SOA. */
   private delegated(reply: Reply, depends: DependsOn, serial: number, now: number): Reply {
     if ('drop' in reply) return reply;
-    const c: AnswerContext = { ...this.resolver, serial, now };
-    const zone = this.cfg.zone;
     if ('msg' in reply) {
       const m = reply.msg;
+      // Only a negative answer needs the zone's SOA (and so an answer context); a positive one passes as it is.
+      const c = (): AnswerContext => ({ ...this.resolver, serial, now });
       if (m.rcode === Rcode.REFUSED && reply.by === undefined) {
         // Fell off the end of the chain: the name exists, it just has no addresses.
-        return { msg: withSoa({ rcode: Rcode.NOERROR, answers: [] }, zone, c), depends };
+        return { msg: withSoa({ rcode: Rcode.NOERROR, answers: [] }, this.cfg.zone, c()), depends };
       }
       const negative = m.rcode === Rcode.NXDOMAIN || (m.rcode === Rcode.NOERROR && !m.answers?.length);
       if (negative && !m.authorities?.length) {
-        return { msg: withSoa(m, zone, c), by: reply.by, depends: reply.depends ?? depends };
+        return { msg: withSoa(m, this.cfg.zone, c()), by: reply.by, depends: reply.depends ?? depends };
       }
     }
     if (reply.depends) return reply;

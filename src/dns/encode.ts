@@ -16,7 +16,7 @@
  * question and the OPT record are always kept.
  */
 import * as packet from 'dns-packet';
-import { nameToLabels } from './names.js';
+import { asciiLower, nameToLabels } from './names.js';
 import type { Message, RR, SoaData, SrvData, MxData } from './types.js';
 import { typeNumber } from './types.js';
 
@@ -95,14 +95,6 @@ function suffixKey(labels: Buffer[], from: number): string {
   return asciiLower(s);
 }
 
-/**
- * Lowercases A-Z only. Names compare case-insensitively in ASCII alone (RFC 4343);
- * `toLowerCase` on these byte strings would also fold latin1 bytes (0xC0 to 0xE0),
- * making a pointer to a different name.
- */
-function asciiLower(s: string): string {
-  return /[A-Z]/.test(s) ? s.replace(/[A-Z]+/g, (m) => m.toLowerCase()) : s;
-}
 
 function rrType(rr: RR): number {
   const t = typeNumber(rr.type);

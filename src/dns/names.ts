@@ -7,6 +7,15 @@
 export const MAX_LABEL = 63;
 export const MAX_NAME = 255;
 
+/**
+ * Lowercases A-Z only. Names compare case-insensitively in ASCII alone (RFC 4343);
+ * `toLowerCase` would also fold latin1 bytes (0xC0 to 0xDE), making, for the
+ * encoder, a compression pointer to a different name.
+ */
+export function asciiLower(s: string): string {
+  return /[A-Z]/.test(s) ? s.replace(/[A-Z]+/g, (m) => m.toLowerCase()) : s;
+}
+
 /** Bytes of one label to presentation text. */
 export function labelToText(buf: Buffer, start: number, end: number): string {
   let plain = true;

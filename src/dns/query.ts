@@ -3,7 +3,7 @@
  * without decoding anything else. It never throws: every malformed input maps
  * to a verdict (drop, FORMERR, NOTIMP, BADVERS) the server can answer with.
  */
-import { labelToText, MAX_NAME } from './names.js';
+import { asciiLower, labelToText, MAX_NAME } from './names.js';
 import { Rcode, Type } from './types.js';
 
 export interface Edns {
@@ -57,20 +57,6 @@ function escapedNameText(buf: Buffer): string {
   const parts: string[] = [];
   for (let o = 12; buf[o] !== 0; o += buf[o]! + 1) parts.push(labelToText(buf, o + 1, o + 1 + buf[o]!));
   return parts.join('.');
-}
-
-/** ASCII-only lowercase (DNS names compare case-insensitively for ASCII letters only, RFC 4343). */
-function asciiLower(s: string): string {
-  let out = '';
-  let from = 0;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c >= 0x41 && c <= 0x5a) {
-      out += s.slice(from, i) + String.fromCharCode(c | 0x20);
-      from = i + 1;
-    }
-  }
-  return from === 0 ? s : out + s.slice(from);
 }
 
 /** Skips a (possibly compressed) name; returns the offset after it or -1. */
