@@ -12,6 +12,7 @@ import { Metrics } from './metrics.js';
 import type { SetupContext } from './plugin.js';
 import { createRegistry } from './registry/create.js';
 import type { Registry } from './registry/types.js';
+import { serverMetrics } from './server/metrics.js';
 import { DnsServer } from './server/server.js';
 
 /** JSON with sorted keys: equal for equal option objects whatever their key order. */
@@ -63,6 +64,7 @@ export class SkyApp {
       this.clock,
       this.logger.child({ component: 'server' }),
     );
+    serverMetrics(this.metrics, this.server);
   }
 
   get config(): SkyConfig {

@@ -16,6 +16,7 @@ export const ERRORS = {
   // server
   SKY_ERR_LISTEN: 'a listener could not bind its address',
   SKY_ERR_LISTEN_ADDRESS: 'a listen address is not host:port',
+  SKY_ERR_UDP_NATIVE_UNAVAILABLE: 'dns.udp (or SKYDNS_UDP) asks for the native UDP socket, which is not built or not supported here',
   // wire
   SKY_ERR_WIRE_FORMAT: 'a DNS message is malformed',
   SKY_ERR_WIRE_ENCODE: 'a DNS message could not be encoded',

@@ -7,6 +7,7 @@ import { servePrimary, workerCount } from '../workers/serve.js';
 import { runWorker } from '../workers/worker.js';
 import { configArg, type Command } from './main.js';
 import { Reloader } from './reload.js';
+import { describeUdpPath as udpText } from '../server/udp/choose.js';
 
 /**
  * Heap growth for a long-running server: V8 lets the old space grow to about
@@ -42,7 +43,7 @@ export const serveCommand: Command = {
     }
     const reloader = new Reloader(app, file);
     reloader.start();
-    app.logger.info({ listen: app.server.addresses(), chain: cfg.chain.map((e) => e.name) }, `SkyDNS serving DNS on ${app.server.addresses().join(', ')} (UDP and TCP)`);
+    app.logger.info({ listen: app.server.addresses(), udp: app.server.udpPath, chain: cfg.chain.map((e) => e.name) }, `SkyDNS serving DNS on ${app.server.addresses().join(', ')} (UDP and TCP; UDP on ${udpText(app.server.udpPath)})`);
     return new Promise<number>((resolve) => {
       let stopping = false;
       const shutdown = (signal: string) => {

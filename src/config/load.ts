@@ -23,6 +23,8 @@ export interface DnsConfig {
   maxInFlight: number;
   shed: 'refused' | 'drop';
   tcp: { idleTimeoutMs: number; maxConnections: number; maxPipelined: number };
+  /** UDP implementation (SKYDNS_UDP overrides it): see src/server/udp/choose.ts. */
+  udp: 'auto' | 'native' | 'dgram';
 }
 
 export interface ChainEntryConfig {

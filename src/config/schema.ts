@@ -15,6 +15,8 @@ export const skyfileSchema = {
         maxUdpSize: { type: 'integer', minimum: 512, maximum: 65535, default: 1232 },
         maxInFlight: { type: 'integer', minimum: 1, default: 10000 },
         shed: { enum: ['refused', 'drop'], default: 'refused' },
+        /** UDP I/O: the native batched socket (Linux, when built), node:dgram, or "auto" (native when it loaded). */
+        udp: { enum: ['auto', 'native', 'dgram'], default: 'auto' },
         tcp: {
           type: 'object',
           default: {},

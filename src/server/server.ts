@@ -7,8 +7,14 @@
  * closed at once), `tcp.idleTimeoutMs` (a connection with nothing in flight
  * and nothing received for that long is closed), `tcp.maxPipelined` queries in
  * flight per connection (reading pauses past it).
+ *
+ * UDP goes through one small socket interface (udp/socket.ts): the native
+ * batched socket or node:dgram, chosen once at start (`udp`, SKYDNS_UDP).
+ * In a worker of a `workers` group on the native path each worker owns its
+ * own SO_REUSEPORT socket; TCP is bound first there, through the cluster's
+ * shared handle, so that port 0 still gives every worker the same port.
  */
-import dgram from 'node:dgram';
+import cluster from 'node:cluster';
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { isPromise } from '../chain.js';
@@ -22,6 +28,8 @@ import { formatHostPort, parseHostPort, type HostPort } from './address.js';
 import { QueryRequest } from './request.js';
 import { TcpConnection } from './tcp.js';
 import { finishReply, protocolError, servfail, type Written } from './respond.js';
+import { bindUdp, resolveUdpPath, type UdpMode } from './udp/choose.js';
+import type { UdpPath, UdpRemote, UdpSink, UdpSocket } from './udp/socket.js';
 
 export interface ServerOptions {
   listen: string[];
@@ -30,13 +38,15 @@ export interface ServerOptions {
   maxInFlight: number;
   shed: 'refused' | 'drop';
   tcp: { idleTimeoutMs: number; maxConnections: number; maxPipelined: number };
+  /** UDP implementation: "auto" (native when the addon loaded on Linux, else dgram), "native" or "dgram". SKYDNS_UDP overrides it. */
+  udp?: UdpMode;
 }
 
 export type RequestHandler = (req: Request) => Reply | Promise<Reply>;
 
 interface Listener {
   address: string;
-  udp: dgram.Socket;
+  udp: UdpSocket;
   tcp: net.Server;
 }
 
@@ -51,6 +61,16 @@ export class DnsServer {
   shed = 0;
   /** Queries received and not yet answered (handed to the socket) or dropped; unlike inFlight, counts the encode and send. */
   private active = 0;
+  /** The UDP path serving (resolved at start; a reload keeps it). */
+  private path: UdpPath | undefined;
+  /** Replies dropped by listeners already closed (reload), so the total never goes down. */
+  private droppedByClosed = 0;
+  private readonly sink: UdpSink = {
+    answer: (msg, remote) => this.answerUdp(msg, remote),
+    settled: () => this.settle(),
+    failed: (err) => this.logger.error({ err }, 'unexpected failure handling a UDP query'),
+    error: (err) => this.logger.error({ err }, 'UDP socket error'),
+  };
 
   constructor(
     private opts: ServerOptions,
@@ -77,7 +97,18 @@ export class DnsServer {
     return this.tcpConns.size;
   }
 
+  /** The UDP implementation serving, once started. */
+  get udpPath(): UdpPath | undefined {
+    return this.path;
+  }
+
+  /** UDP replies that never left (native: queue full, closed with replies queued, refused by the kernel). */
+  get udpDropped(): number {
+    return this.listeners.reduce((n, l) => n + l.udp.counters().dropped, this.droppedByClosed);
+  }
+
   async start(): Promise<void> {
+    this.path = resolveUdpPath(this.opts.udp);
     for (const [i, s] of this.opts.listen.entries()) {
       const hp = parseHostPort(s, `dns.listen[${i}]`);
       this.listeners.push(await this.bindPair(hp, s));
@@ -106,40 +137,49 @@ export class DnsServer {
         }
       }
     } catch (err) {
-      for (const l of added) closeListener(l);
+      for (const l of added) this.closeListener(l);
       throw err;
     }
-    for (const l of keep.values()) closeListener(l);
+    for (const l of keep.values()) this.closeListener(l);
     this.listeners = next;
+    if ((opts.udp ?? 'auto') !== (this.opts.udp ?? 'auto')) this.logger.warn({ serving: this.path, configured: opts.udp }, 'dns.udp changed: that needs a restart; keeping the running UDP path');
     this.opts = opts;
   }
 
   private async bindPair(hp: HostPort, spec: string): Promise<Listener> {
+    const path = this.path ?? resolveUdpPath(this.opts.udp);
+    if (path === 'native' && cluster.isWorker) {
+      // Each worker owns a SO_REUSEPORT socket; the TCP handle the cluster shares fixes the port for all (port 0 too).
+      const tcp = await this.bindTcp(hp, spec);
+      const port = (tcp.address() as net.AddressInfo).port;
+      try {
+        const udp = await this.bindUdp(path, { ...hp, port }, spec, true);
+        return { address: formatHostPort(hp.host, port), udp, tcp };
+      } catch (err) {
+        tcp.close();
+        throw err;
+      }
+    }
     // With port 0 the kernel picks the UDP port; TCP must then get the same one.
     for (let attempt = 0; ; attempt++) {
-      const udp = await this.bindUdp(hp, spec);
-      const port = udp.address().port;
+      const udp = await this.bindUdp(path, hp, spec, false);
+      const port = udp.port;
       try {
         const tcp = await this.bindTcp({ ...hp, port }, spec);
         return { address: formatHostPort(hp.host, port), udp, tcp };
       } catch (err) {
-        udp.close();
+        this.closeUdp(udp);
         if (hp.port !== 0 || attempt >= 20) throw err;
       }
     }
   }
 
-  private bindUdp(hp: HostPort, spec: string): Promise<dgram.Socket> {
-    return new Promise((resolve, reject) => {
-      const sock = dgram.createSocket({ type: hp.family === 6 ? 'udp6' : 'udp4' });
-      sock.once('error', (err) => reject(listenError(err, 'UDP', spec)));
-      sock.bind(hp.port, hp.host, () => {
-        sock.removeAllListeners('error');
-        sock.on('error', (err) => this.logger.error({ err, address: spec }, 'UDP socket error'));
-        sock.on('message', (msg, rinfo) => this.onUdp(sock, msg, rinfo));
-        resolve(sock);
-      });
-    });
+  private async bindUdp(path: UdpPath, hp: HostPort, spec: string, reusePort: boolean): Promise<UdpSocket> {
+    try {
+      return await bindUdp(path, { host: hp.host, port: hp.port, family: hp.family, reusePort }, this.sink);
+    } catch (err) {
+      throw listenError(err as NodeJS.ErrnoException, 'UDP', spec);
+    }
   }
 
   private bindTcp(hp: HostPort, spec: string): Promise<net.Server> {
@@ -155,41 +195,20 @@ export class DnsServer {
     });
   }
 
-  private onUdp(sock: dgram.Socket, msg: Buffer, rinfo: dgram.RemoteInfo): void {
-    if (this.closing) return;
+  /**
+   * One UDP datagram (the socket sends the reply and then calls settled()).
+   * While stopping, new datagrams get no reply. The remote has the Remote
+   * shape (dgram's rinfo, or the native socket's equivalent): no copy.
+   */
+  private answerUdp(msg: Buffer, remote: UdpRemote): Buffer | null | Promise<Buffer | null> {
     this.active++;
-    // Node 20's rinfo has the Remote shape (family 'IPv4' | 'IPv6'): no copy per query.
-    let out: Buffer | null | Promise<Buffer | null>;
+    if (this.closing) return null;
     try {
-      out = this.handle(msg, 'udp', rinfo as Remote);
+      return this.handle(msg, 'udp', remote as Remote);
     } catch (err) {
       this.logger.error({ err }, 'unexpected failure handling a UDP query');
-      this.settle();
-      return;
+      return null;
     }
-    if (out === null) this.settle();
-    else if (!isPromise(out)) this.sendUdp(sock, out, rinfo);
-    else {
-      out.then(
-        (wire) => (wire ? this.sendUdp(sock, wire, rinfo) : this.settle()),
-        (err) => {
-          this.logger.error({ err }, 'unexpected failure handling a UDP query');
-          this.settle();
-        },
-      );
-    }
-  }
-
-  /**
-   * No send callback: with one, every datagram costs Node a request object and
-   * a callback tick (cache hits, server pinned to a CPU: 52–53k QPS without it,
-   * 35–52k with it, bench/quick.mjs --pin). The
-   * query is settled at once; `stop()` waits for the sockets' send queues to
-   * empty before it closes them (closing cancels pending sends).
-   */
-  private sendUdp(sock: dgram.Socket, wire: Buffer, rinfo: dgram.RemoteInfo): void {
-    sock.send(wire, rinfo.port, rinfo.address);
-    this.settle();
   }
 
   private onTcp(sock: net.Socket): void {
@@ -281,7 +300,7 @@ export class DnsServer {
     for (;;) {
       await new Promise<void>((r) => setImmediate(r));
       let queued = 0;
-      for (const l of this.listeners) queued += l.udp.getSendQueueCount();
+      for (const l of this.listeners) queued += l.udp.queued();
       if (queued === 0 || performance.now() >= deadline) return;
       await new Promise<void>((r) => setTimeout(r, 1).unref());
     }
@@ -299,7 +318,7 @@ export class DnsServer {
       await Promise.race([this.idle, new Promise((r) => setTimeout(r, graceMs).unref())]);
     }
     await this.drainUdp(deadline);
-    for (const l of this.listeners) l.udp.close();
+    for (const l of this.listeners) this.closeUdp(l.udp);
     // end() flushes replies already written before the FIN; destroy whatever lingers.
     for (const [s, conn] of this.tcpConns) {
       conn.drain();
@@ -307,11 +326,16 @@ export class DnsServer {
     }
     this.listeners = [];
   }
-}
 
-function closeListener(l: Listener): void {
-  l.tcp.close();
-  l.udp.close();
+  private closeListener(l: Listener): void {
+    l.tcp.close();
+    this.closeUdp(l.udp);
+  }
+
+  private closeUdp(u: UdpSocket): void {
+    u.close();
+    this.droppedByClosed += u.counters().dropped;
+  }
 }
 
 function listenError(err: NodeJS.ErrnoException, proto: string, spec: string): SkyError {

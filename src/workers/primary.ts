@@ -120,6 +120,8 @@ export class Primary {
 
   /** The DNS addresses the workers serve (from the first worker's report). */
   addresses: string[] = [];
+  /** The UDP path the workers serve on (from the first worker's report). */
+  udpPath: 'native' | 'dgram' | undefined;
 
   private fork(s: Slot): void {
     s.timer = undefined;
@@ -138,6 +140,7 @@ export class Primary {
         s.state = 'up';
         s.startedAt = Date.now();
         if (Array.isArray(m.addresses)) this.addresses = m.addresses as string[];
+        if (m.udp === 'native' || m.udp === 'dgram') this.udpPath = m.udp;
         this.logger.info({ worker: s.slot, pid: w.process.pid }, 'worker started');
         s.launched?.(undefined);
         s.launched = undefined;

@@ -7,6 +7,7 @@ import { availableParallelism } from 'node:os';
 import { Reloader } from '../cli/reload.js';
 import type { SkyConfig } from '../config/load.js';
 import { createLogger } from '../logger.js';
+import { describeUdpPath } from '../server/udp/choose.js';
 import { Primary } from './primary.js';
 
 /** The number of worker processes `workers` asks for ("auto": one per available CPU). */
@@ -21,7 +22,7 @@ export async function servePrimary(file: string, cfg: SkyConfig, text: string, c
   await p.start();
   const reloader = new Reloader(p, file, p.load);
   reloader.start();
-  logger.info({ listen: p.addresses, workers: count, pid: process.pid }, `SkyDNS serving DNS on ${p.addresses.join(', ')} (UDP and TCP) with ${count} workers`);
+  logger.info({ listen: p.addresses, workers: count, udp: p.udpPath, pid: process.pid }, `SkyDNS serving DNS on ${p.addresses.join(', ')} (UDP and TCP; UDP on ${describeUdpPath(p.udpPath)}) with ${count} workers`);
   return new Promise<number>((resolve) => {
     let stopping = false;
     const shutdown = (signal: string): void => {

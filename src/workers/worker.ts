@@ -75,8 +75,8 @@ export async function runWorker(file: string): Promise<number> {
     channel.send({ sky: CONTROL, op: 'failed', error: failureToWire(err) });
     return 1;
   }
-  channel.send({ sky: CONTROL, op: 'started', addresses: app.server.addresses(), pid: process.pid });
-  logger.info({ pid: process.pid, listen: app.server.addresses() }, 'worker serving');
+  channel.send({ sky: CONTROL, op: 'started', addresses: app.server.addresses(), udp: app.server.udpPath, pid: process.pid });
+  logger.info({ pid: process.pid, listen: app.server.addresses(), udp: app.server.udpPath }, 'worker serving');
 
   return new Promise<number>((resolveExit) => {
     let stopping = false;
