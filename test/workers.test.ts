@@ -7,6 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { buildQuery, queryTcp, queryUdp, sendUdp, type Answer } from '../src/testing/client.js';
 import { occupyPort } from '../src/testing/ports.js';
 import { parsePrometheus } from '../src/testing/prometheus.js';
+import { expectedUdpPath } from './udp-expect.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const echo = fileURLToPath(new URL('./fixtures/echo-plugin.js', import.meta.url));
@@ -302,5 +304,62 @@ test('skydns check rejects workers: 0 and workers: "many" with the key path and 
     assert.match(ok.stdout, /workers: auto/);
   } finally {
     await rm(dir, { recursive: true, force: true });
+  }
+});
+
+/** Inodes of the UDP sockets bound to `port` (any address), from /proc/net/udp{,6}. */
+function udpInodes(port: number): Set<string> {
+  const out = new Set<string>();
+  for (const f of ['/proc/net/udp', '/proc/net/udp6']) {
+    let text = '';
+    try {
+      text = readFileSync(f, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const cols = line.trim().split(/\s+/);
+      if (cols.length > 9 && parseInt(cols[1]!.split(':')[1]!, 16) === port) out.add(cols[9]!);
+    }
+  }
+  return out;
+}
+
+/** The socket inodes process `pid` holds open. */
+function socketsOf(pid: number): Set<string> {
+  const out = new Set<string>();
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    try {
+      const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+      if (m) out.add(m[1]!);
+    } catch {
+      // closed meanwhile
+    }
+  }
+  return out;
+}
+
+test('UDP sockets of a group: native gives each worker its own SO_REUSEPORT socket on the one port; dgram shares one', { skip: process.platform !== 'linux' && 'reads /proc' }, async () => {
+  const g = await serve();
+  try {
+    const path = expectedUdpPath();
+    assert.match(g.lines('SkyDNS serving DNS on')[0]!.msg as string, path === 'native' ? /UDP on the native batched socket/ : /UDP on node:dgram/);
+    for (const s of g.lines('worker serving')) assert.equal(s.udp, path);
+    const pids = g.lines('worker started').map((l) => l.pid as number);
+    const inodes = udpInodes(g.dns.port);
+    const held = pids.map((p) => [...socketsOf(p)].filter((i) => inodes.has(i)));
+    if (path === 'native') {
+      assert.equal(inodes.size, 2, 'two sockets on the port');
+      for (const h of held) assert.equal(h.length, 1, 'each worker holds one');
+      assert.notEqual(held[0]![0], held[1]![0]);
+    } else {
+      assert.equal(inodes.size, 1, 'one socket, shared by the cluster');
+    }
+    const io = await perWorker(g, 'skydns_udp_io', { path });
+    assert.deepEqual([...io.values()], [1, 1]);
+    // Both workers answer (the kernel spreads datagrams over the SO_REUSEPORT group by source port).
+    await untilBothAnswer(g, { name: 'a.echo.test', type: 'A', rcode: 'NOERROR', plugin: echo }, (a) => assert.deepEqual(addresses(a), ['192.0.2.1']));
+  } finally {
+    await g.stop();
   }
 });
