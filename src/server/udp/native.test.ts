@@ -230,3 +230,54 @@ test('GC and exit: closed sockets are freed by their finalizers; open ones at ex
   assert.match(r.stdout, /^live 1$/m, 'only the open socket is left');
   assert.equal(typeof nativeLiveSockets(), 'number');
 });
+
+/** Why a network namespace with a shaped loopback cannot be made here (null: it can). */
+function cannotShape(ns: string): string | null {
+  for (const bin of ['ip', 'tc']) if (spawnSync('sh', ['-c', `command -v ${bin}`]).status !== 0) return `\`${bin}\` (iproute2) is not installed`;
+  const add = spawnSync('ip', ['netns', 'add', ns], { encoding: 'utf8', timeout: 10_000 });
+  if (add.status !== 0) return `\`ip netns add\` failed (${(add.stderr || '').trim() || `exit ${add.status}`}); root / CAP_SYS_ADMIN is needed`;
+  return null;
+}
+
+test('a full send buffer (EAGAIN) keeps replies queued until writable: every reply arrives, none dropped', { skip }, (t) => {
+  // Inside a namespace of our own, loopback gets a token-bucket qdisc: datagrams wait in it charged
+  // to the sender, so a 4 KiB SO_SNDBUF fills and sendmmsg says EAGAIN (on a plain loopback it never does).
+  const ns = `skydns-eagain-${process.pid}`;
+  const why = cannotShape(ns);
+  if (why) {
+    if (process.env.CI === 'true') assert.fail(why);
+    t.skip(why);
+    return;
+  }
+  try {
+    for (const args of [['-n', ns, 'link', 'set', 'lo', 'up']]) assert.equal(spawnSync('ip', args).status, 0);
+    assert.equal(spawnSync('tc', ['-n', ns, 'qdisc', 'add', 'dev', 'lo', 'root', 'tbf', 'rate', '20mbit', 'burst', '16kb', 'limit', '4mb']).status, 0);
+    const mod = fileURLToPath(new URL('./native.js', import.meta.url));
+    const script = `
+      import dgram from 'node:dgram';
+      const { NativeUdpSocket } = await import(${JSON.stringify(mod)});
+      const reply = Buffer.alloc(1000, 1);
+      const sink = { answer: () => reply, settled() {}, failed() {}, error() {} };
+      const sock = await NativeUdpSocket.bind({ host: '127.0.0.1', port: 0, family: 4, sendBufferSize: 4096, recvBufferSize: 212992 }, sink);
+      const c = dgram.createSocket({ type: 'udp4', recvBufferSize: 1 << 20 });
+      await new Promise((r) => c.bind(0, '127.0.0.1', r));
+      let got = 0;
+      const all = new Promise((r) => c.on('message', () => ++got === 300 && r()));
+      for (let i = 0; i < 300; i++) c.send(Buffer.from('q' + i), sock.port, '127.0.0.1');
+      await Promise.race([all, new Promise((r) => setTimeout(r, 20000).unref())]);
+      console.log(JSON.stringify({ got, ...sock.stats() }));
+      sock.close();
+      c.close();
+    `;
+    const r = spawnSync('ip', ['netns', 'exec', ns, process.execPath, '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60_000 });
+    assert.equal(r.status, 0, r.stderr);
+    const st = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { got: number; sent: number; dropped: number; wouldBlock: number; received: number };
+    assert.equal(st.received, 300);
+    assert.ok(st.wouldBlock > 0, `the send buffer filled (${r.stdout})`);
+    assert.equal(st.sent, 300);
+    assert.equal(st.dropped, 0);
+    assert.equal(st.got, 300);
+  } finally {
+    spawnSync('ip', ['netns', 'del', ns], { timeout: 10_000 });
+  }
+});
