@@ -281,3 +281,29 @@ test('a full send buffer (EAGAIN) keeps replies queued until writable: every rep
     spawnSync('ip', ['netns', 'del', ns], { timeout: 10_000 });
   }
 });
+
+test('a worker thread ending with sockets open closes and frees them in its teardown', { skip }, async () => {
+  const { Worker } = await import('node:worker_threads');
+  const mod = fileURLToPath(new URL('./native.js', import.meta.url));
+  const code = `
+    const { parentPort } = require('node:worker_threads');
+    import(${JSON.stringify(mod)}).then(async ({ NativeUdpSocket }) => {
+      const sink = { answer: () => null, settled() {}, failed() {}, error() {} };
+      const socks = [];
+      for (let i = 0; i < 5; i++) socks.push(await NativeUdpSocket.bind({ host: '127.0.0.1', port: 0, family: 4 }, sink));
+      socks[0].close();
+      parentPort.postMessage('ready');
+    });
+  `;
+  const base = nativeLiveSockets();
+  for (let round = 0; round < 3; round++) {
+    const w = new Worker(code, { eval: true });
+    await new Promise<void>((resolve, reject) => {
+      w.once('message', () => resolve());
+      w.once('error', reject);
+    });
+    await w.terminate();
+  }
+  // The four open sockets of each thread are closed and freed by its teardown, the closed one by its finalizer there.
+  assert.equal(nativeLiveSockets() - base, 0, "every socket of the three threads was freed");
+});
