@@ -20,11 +20,11 @@ export class Metrics {
   scrape: () => Promise<string> = () => this.registry.metrics();
 
   /** A counter, created once per name (a reload or a second plugin instance reuses it). */
-  counter<L extends string>(name: string, help: string, labelNames: readonly L[] = []): Counter<L> {
+  counter<L extends string>(name: string, help: string, labelNames: readonly L[] = [], collect?: (this: Counter<L>) => void): Counter<L> {
     const full = `${NAMESPACE}_${name}`;
     const existing = this.registry.getSingleMetric(full);
     if (existing) return existing as Counter<L>;
-    return new Counter({ name: full, help, labelNames, registers: [this.registry] });
+    return new Counter({ name: full, help, labelNames, registers: [this.registry], ...(collect ? { collect } : {}) });
   }
 
   gauge<L extends string>(name: string, help: string, labelNames: readonly L[] = [], collect?: (this: Gauge<L>) => void): Gauge<L> {

@@ -14,14 +14,11 @@ export function serverMetrics(metrics: Metrics, server: DnsServer): void {
     const p = server.udpPath;
     if (p) this.set({ path: p }, 1);
   });
-  // A gauge-typed collector cannot be a counter; this is a counter whose value is read from the sockets at scrape.
-  const dropped = metrics.counter('udp_dropped_replies_total', 'UDP replies that never left: the native reply queue was full, the socket closed with replies queued, or the kernel refused them.');
+  // A counter whose value lives in the sockets: each scrape adds what they dropped since the last one.
   let seen = 0;
-  const collect = (): void => {
+  metrics.counter('udp_dropped_replies_total', 'UDP replies that never left: the native reply queue was full, the socket closed with replies queued, or the kernel refused them.', [], function () {
     const now = server.udpDropped;
-    if (now > seen) dropped.inc(now - seen);
+    if (now > seen) this.inc(now - seen);
     seen = Math.max(seen, now);
-  };
-  // prom-client calls `collect` before each scrape of this registry.
-  (dropped as unknown as { collect?: () => void }).collect = collect;
+  });
 }
