@@ -69,7 +69,7 @@ export class DnsServer {
     answer: (msg, remote) => this.answerUdp(msg, remote),
     settled: () => this.settle(),
     failed: (err) => this.logger.error({ err }, 'unexpected failure handling a UDP query'),
-    error: (err) => this.logger.error({ err }, 'UDP socket error'),
+    error: (err) => this.logger.error({ err }, 'UDP socket error'), // replaced per listener (with its address)
   };
 
   constructor(
@@ -176,7 +176,8 @@ export class DnsServer {
 
   private async bindUdp(path: UdpPath, hp: HostPort, spec: string, reusePort: boolean): Promise<UdpSocket> {
     try {
-      return await bindUdp(path, { host: hp.host, port: hp.port, family: hp.family, reusePort }, this.sink);
+      const sink: UdpSink = { ...this.sink, error: (err) => this.logger.error({ err, address: spec }, 'UDP socket error') };
+      return await bindUdp(path, { host: hp.host, port: hp.port, family: hp.family, reusePort }, sink);
     } catch (err) {
       throw listenError(err as NodeJS.ErrnoException, 'UDP', spec);
     }
