@@ -8,6 +8,7 @@ import { spawnSync } from 'node:child_process';
 import dgram from 'node:dgram';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { DgramUdpSocket } from './dgram.js';
 import { NativeUdpSocket, nativeBinding, nativeLiveSockets } from './native.js';
 import type { UdpRemote, UdpSink } from './socket.js';
 
@@ -110,6 +111,23 @@ test('IPv6 ::1: the source address and family are kept per datagram', { skip }, 
   } finally {
     sock.close();
   }
+});
+
+test('dual stack: bound to [::], an IPv4 client is ::ffff:a.b.c.d with family IPv6, exactly as node:dgram says', { skip }, async () => {
+  const seen: Record<string, unknown> = {};
+  for (const [name, bind] of [['native', NativeUdpSocket.bind], ['dgram', DgramUdpSocket.bind]] as const) {
+    const s = sink(echo);
+    const sock = await bind({ host: '::', port: 0, family: 6 }, s);
+    try {
+      const r = await exchange('udp4', '127.0.0.1', sock.port, [Buffer.from('v4')]);
+      assert.deepEqual(r.replies.map(String), ['re:v4']);
+      seen[name] = { ...s.seen.remotes[0]!, port: s.seen.remotes[0]!.port === r.clientPort };
+    } finally {
+      sock.close();
+    }
+  }
+  assert.deepEqual(seen.native, { address: '::ffff:127.0.0.1', family: 'IPv6', port: true, size: 2 });
+  assert.deepEqual(seen.native, seen.dgram);
 });
 
 test('the largest datagrams pass whole (no MSG_TRUNC cut, as node:dgram); a 64 KiB-class reply goes out', { skip }, async () => {
