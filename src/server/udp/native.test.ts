@@ -249,7 +249,7 @@ test('GC and exit: closed sockets are freed by their finalizers; open ones at ex
   assert.equal(typeof nativeLiveSockets(), 'number');
 });
 
-/** Why a network namespace with a shaped loopback cannot be made here (null: it can). */
+/** Why a network namespace (with tc for a shaped loopback) cannot be made here (null: it can, and it is made). */
 function cannotShape(ns: string): string | null {
   for (const bin of ['ip', 'tc']) if (spawnSync('sh', ['-c', `command -v ${bin}`]).status !== 0) return `\`${bin}\` (iproute2) is not installed`;
   const add = spawnSync('ip', ['netns', 'add', ns], { encoding: 'utf8', timeout: 10_000 });
@@ -327,4 +327,54 @@ test('a worker thread ending with sockets open closes and frees them in its tear
   assert.equal(r.status, 0, r.stderr);
   // The four open sockets of each thread are closed and freed by its teardown, the closed one by its finalizer there.
   assert.match(r.stdout, /^live 0$/m, 'every socket of the three threads was freed');
+});
+
+test('IPv6 link-local: the source keeps its scope id (fe80::2%v0), the reply goes back over it, exactly as node:dgram', { skip }, (t) => {
+  // Two link-local addresses on a veth pair inside a namespace of our own (loopback has none).
+  const ns = `skydns-ll-${process.pid}`;
+  const why = cannotShape(ns);
+  if (why) {
+    if (process.env.CI === 'true') assert.fail(why);
+    t.skip(why);
+    return;
+  }
+  try {
+    for (const args of [
+      ['link', 'set', 'lo', 'up'],
+      ['link', 'add', 'v0', 'type', 'veth', 'peer', 'name', 'v1'],
+      ['link', 'set', 'v0', 'up'],
+      ['link', 'set', 'v1', 'up'],
+      ['addr', 'add', 'fe80::1/64', 'dev', 'v0', 'nodad'],
+      ['addr', 'add', 'fe80::2/64', 'dev', 'v1', 'nodad'],
+    ]) assert.equal(spawnSync('ip', ['-n', ns, ...args]).status, 0, args.join(' '));
+    const native = fileURLToPath(new URL('./native.js', import.meta.url));
+    const dgramImpl = fileURLToPath(new URL('./dgram.js', import.meta.url));
+    const script = `
+      import dgram from 'node:dgram';
+      const { NativeUdpSocket } = await import(${JSON.stringify(native)});
+      const { DgramUdpSocket } = await import(${JSON.stringify(dgramImpl)});
+      const out = {};
+      for (const [name, Impl] of [['native', NativeUdpSocket], ['dgram', DgramUdpSocket]]) {
+        let seen;
+        const sink = { answer: (m, r) => ((seen = { ...r }), Buffer.from('ok')), settled() {}, failed() {}, error() {} };
+        const sock = await Impl.bind({ host: 'fe80::1%v0', port: 0, family: 6 }, sink);
+        const c = dgram.createSocket('udp6');
+        await new Promise((r) => c.bind(0, 'fe80::2%v1', r));
+        const got = new Promise((r) => c.once('message', (m) => r(String(m))));
+        c.send('hi', sock.port, 'fe80::1%v0');
+        const reply = await Promise.race([got, new Promise((r) => setTimeout(() => r('timeout'), 5000).unref())]);
+        out[name] = { reply, address: seen?.address, family: seen?.family, fromClient: seen?.port === c.address().port };
+        c.close();
+        sock.close();
+      }
+      console.log(JSON.stringify(out));
+    `;
+    const r = spawnSync('ip', ['netns', 'exec', ns, process.execPath, '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60_000 });
+    assert.equal(r.status, 0, r.stderr);
+    const out = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as Record<string, unknown>;
+    assert.deepEqual(out.native, { reply: 'ok', address: 'fe80::2%v0', family: 'IPv6', fromClient: true });
+    assert.deepEqual(out.native, out.dgram);
+  } finally {
+    spawnSync('ip', ['netns', 'del', ns], { timeout: 10_000 });
+  }
 });
