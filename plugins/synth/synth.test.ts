@@ -131,6 +131,30 @@ describe('synth', () => {
     expectReply(await f.query('_web._tcp.production.skydns.local', 'A'), { rcode: 'NOERROR', answer: [] });
   });
 
+  it('answers NODATA at every name that exists without addresses, NXDOMAIN only where nothing lies below', async () => {
+    f = await fixture({}, [svc('w1'), svc('d1', { Name: 'db', Environment: 'Staging', Host: '10.0.0.9' })]);
+    // [name, rcode of A, AAAA and CNAME]: RFC 1034 §4.3.2, RFC 8020 §2
+    const rows: [string, string][] = [
+      ['_tcp.production.skydns.local', 'NOERROR'], // above _web._tcp.production
+      ['_UDP.staging.skydns.local', 'NOERROR'],
+      ['_tcp.any.skydns.local', 'NOERROR'],
+      ['_web._tcp.production.skydns.local', 'NOERROR'],
+      ['_tcp.nothing.skydns.local', 'NXDOMAIN'],
+      ['x._tcp.production.skydns.local', 'NXDOMAIN'],
+      ['_._tcp.production.skydns.local', 'NXDOMAIN'],
+    ];
+    for (const [name, rcode] of rows) {
+      for (const type of ['A', 'AAAA', 'CNAME']) expectReply(await f.query(name, type), { rcode, aa: true, answer: [], ns: [] });
+    }
+  });
+
+  it('answers the apex NODATA when the registry is empty (the apex always exists)', async () => {
+    f = await fixture({}, []);
+    for (const type of ['A', 'AAAA', 'CNAME']) expectReply(await f.query('skydns.local', type), { rcode: 'NOERROR', aa: true, answer: [], ns: [] });
+    await f.registry.put(svc('w1'));
+    expectReply(await f.query('SKYDNS.local', 'A'), { answer: ['SKYDNS.local. 30 IN A 10.0.0.1'] });
+  });
+
   it('passes other types, classes and names to the next plugin', async () => {
     f = await fixture({}, [svc('w1')]);
     const next = downstream(async () => ({ msg: { rcode: Rcode.NOERROR } }));

@@ -3,8 +3,10 @@
  * from the registered instances (see select.ts for which). Names outside the
  * zone, other classes and other types go to the next plugin.
  *
- * A name that matches nothing is NXDOMAIN and a name without addresses of the
- * type is NODATA, both AA=1 and without an SOA: skydns, in front of synth for
+ * A name with nothing at or below it is NXDOMAIN; a name that exists without
+ * addresses of the type (the apex, an empty non-terminal such as
+ * `_tcp.<environment>`, see src/registry/zone-names.ts) is NODATA; both AA=1
+ * and without an SOA: skydns, in front of synth for
  * the same zone, adds its SOA to them. With `fallthrough` those go to the next
  * plugin instead (for a chain where synth comes before skydns).
  *
@@ -31,7 +33,8 @@ import type { DependsOn, Next, Plugin, Reply, Request } from '../../src/plugin.j
 import { answerCapacity, answerGeneration, type AnswerGeneration } from '../../src/registry/generation.js';
 import type { FieldName, Registry, StoredService } from '../../src/registry/types.js';
 import { chase } from './chase.js';
-import { pickRanked, select, type Pick } from './select.js';
+import { selectName } from '../../src/registry/zone-names.js';
+import { pickRanked, type Pick } from './select.js';
 
 export interface SynthOptions {
   zone: string;
@@ -159,11 +162,12 @@ export class SynthHandler implements Plugin {
 
   private build(name: string, qtype: number): Memo {
     const rel = name === this.zone ? '' : name.slice(0, name.length - this.zone.length - 1);
-    const sel = select(rel, this.registry, this.opts.order);
-    if (!sel || sel.services.length === 0) return { kind: 'nxdomain', until: Infinity, turn: 0 };
+    const sel = selectName(rel, this.registry, this.opts.order);
+    if (sel.kind === 'none') return { kind: 'nxdomain', until: Infinity, turn: 0 };
     // Any instance expiring can change the selection (the region fallback, the lone CNAME).
     const until = firstExpiry(sel.services);
-    if (sel.alias) return { kind: 'none', until, turn: 0 };
+    // The apex and empty non-terminals exist without addresses; RFC 2782 names own SRV records only.
+    if (sel.kind === 'empty' || sel.alias) return { kind: 'none', until, turn: 0 };
     // Literals rather than spreads: V8 gives spread copies a hidden class each.
     const p = pickRanked(sel, qtype);
     switch (p.kind) {
