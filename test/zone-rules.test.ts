@@ -107,6 +107,28 @@ describe('zone rules, asked with dig', () => {
     await registry.remove('d1');
     assert.equal((await dig('A', `_tcp.production.${ZONE}`)).status, 'NXDOMAIN', 'nothing below any more');
   });
+
+  it('never answers a CNAME beside other data: not at the apex, not at a service name', async (t) => {
+    if (skip) return noDig(t);
+    await registry.put(svc('h1', { Name: 'db', Host: 'db1.example.org' }));
+    try {
+      // the apex and db.production select only h1, registered by host name
+      for (const name of [ZONE, `db.production.${ZONE}`, `h1.${ZONE}`]) {
+        for (const type of ['A', 'AAAA', 'CNAME']) {
+          const d = await dig(type, name);
+          assertNodata(d, `${name} ${type}`);
+          const records = d.text.split('\n').filter((l) => l.trim() && !l.startsWith(';'));
+          assert.ok(records.every((l) => !/\sCNAME\s/.test(l)), `${name} ${type}: no CNAME record\n${d.text}`);
+        }
+      }
+      const srvOf = await dig('SRV', `db.production.${ZONE}`);
+      assert.deepEqual(srvOf.answer, [`db.production.${ZONE}. 30 IN SRV 10 100 8080 db1.example.org.`]);
+      const soa = await dig('SOA', ZONE);
+      assert.match(soa.answer[0] ?? '', / IN SOA /);
+    } finally {
+      await registry.remove('h1');
+    }
+  });
 });
 
 function noDig(t: { skip(msg: string): void }): void {

@@ -123,3 +123,18 @@ describe('skydns zone: the apex always exists', () => {
     }
   });
 });
+
+describe('skydns zone: no CNAME beside other data', () => {
+  it('answers NODATA where the rest of the chain would put a CNAME beside the SRV records or the apex SOA and NS', async () => {
+    const f = await zoneFixture({}, [svc('h1', { Host: 'one.example', Name: 'db' })]);
+    try {
+      const cname = (owner: string) => async () => ({ msg: { rcode: 0, flags: { aa: true }, answers: [{ name: owner, type: 'CNAME', ttl: 30, data: 'one.example' }] } });
+      for (const [name, type] of [['db.production.skydns.local', 'A'], ['db.production.skydns.local', 'CNAME'], ['skydns.local', 'A'], ['h1.skydns.local', 'AAAA']] as const) {
+        expectReply(await f.query(name, type, {}, cname(name)), { rcode: 'NOERROR', aa: true, answer: [], ns: [SOA] });
+      }
+      expectReply(await f.query('db.production.skydns.local', 'SRV'), { answer: ['db.production.skydns.local. 30 IN SRV 10 100 8080 one.example.'] });
+    } finally {
+      await f.close();
+    }
+  });
+});

@@ -102,8 +102,9 @@ export class SkydnsHandler implements Plugin {
    * The rest of the chain's answer for a name of the zone. Only names that
    * exist are delegated, so a negative answer from there is NODATA: an
    * NXDOMAIN (synth without the name) or falling off the end of the chain
-   * (no synth) cannot stand for a name that exists. Negative answers get the
-   * zone's SOA (negativeAnswer); a positive one passes as it is.
+   * (no synth) cannot stand for a name that exists, and neither can a CNAME
+   * (the name owns other data). Negative answers get the zone's SOA
+   * (negativeAnswer); a positive one passes as it is.
    */
   private delegated(reply: Reply, depends: DependsOn, serial: number, now: number): Reply {
     if ('drop' in reply) return reply;
@@ -111,7 +112,9 @@ export class SkydnsHandler implements Plugin {
       const m = reply.msg;
       const fellOff = m.rcode === Rcode.REFUSED && reply.by === undefined;
       const negative = m.rcode === Rcode.NXDOMAIN || (m.rcode === Rcode.NOERROR && !m.answers?.length);
-      if (fellOff || (negative && !m.answers?.length)) {
+      // Every delegated name owns other data (SRV; SOA and NS at the apex): a CNAME cannot stand there (RFC 1034 §3.6.2).
+      const cname = m.rcode === Rcode.NOERROR && m.answers?.some((rr) => rr.type === 'CNAME') === true;
+      if (fellOff || cname || (negative && !m.answers?.length)) {
         const msg = negativeAnswer(Rcode.NOERROR, this.cfg.zone, { ...this.resolver, serial, now });
         return fellOff ? { msg, depends } : { msg, by: reply.by, depends: reply.depends ?? depends };
       }

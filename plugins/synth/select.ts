@@ -15,20 +15,19 @@ export type Selection = Extract<NameSelection, { kind: 'services' }>;
 /** The data an address query gets from a set of instances. */
 export type Pick =
   | { kind: 'addresses'; rrs: { address: string; services: StoredService[] }[] }
-  | { kind: 'cname'; target: string; services: StoredService[] }
   | { kind: 'none' };
 
 /**
  * A/AAAA: the addresses of the family asked, from instances registered by
- * address (one record per address, sorted). An instance registered by name
- * becomes a CNAME only when it is the only instance selected: a CNAME cannot
- * sit beside other data (RFC 1034 §3.6.2), so otherwise it is left out.
- * A CNAME query gets that CNAME and nothing else.
+ * address (one record per address, sorted). Instances registered by host name
+ * have no addresses here, and never a CNAME: every name that selects them also
+ * owns their SRV records (and the apex its SOA and NS), and a CNAME cannot
+ * stand beside other data (RFC 1034 §3.6.2, RFC 2181 §10.1); a resolver that
+ * cached one would follow it for the name's SRV queries too. Clients reach
+ * them through the SRV record, whose target is the host name. A CNAME query
+ * gets nothing (NODATA).
  */
 export function pick(services: readonly StoredService[], qtype: number): Pick {
-  if (services.length === 1 && isIP(services[0]!.Host) === 0) {
-    return { kind: 'cname', target: services[0]!.Host, services: [services[0]!] };
-  }
   if (qtype === 5) return { kind: 'none' };
   const family = qtype === 1 ? 4 : 6;
   const byAddress = new Map<string, StoredService[]>();
