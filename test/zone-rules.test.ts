@@ -129,6 +129,20 @@ describe('zone rules, asked with dig', () => {
       await registry.remove('h1');
     }
   });
+
+  it('answers a query signed with a key it does not know NOTAUTH with TSIG error BADKEY, over UDP and TCP', async (t) => {
+    if (skip) return noDig(t);
+    for (const transport of ['+notcp', '+tcp']) {
+      const d = await dig(transport, '-y', 'hmac-sha256:somekey:c2VjcmV0', 'SOA', ZONE);
+      assert.equal(d.status, 'NOTAUTH', d.text);
+      assert.deepEqual(d.answer, [], d.text);
+      // dig reads the TSIG record of the reply: its error field, and that it is unsigned
+      assert.match(d.text, /somekey\.\s+0\s+ANY\s+TSIG\s+hmac-sha256\.\s+\d+ \d+ 0\s+\d+ BADKEY 0/, d.text);
+      // without the signature the same question is answered
+      const plain = await dig(transport, 'SOA', ZONE);
+      assert.equal(plain.status, 'NOERROR');
+    }
+  });
 });
 
 function noDig(t: { skip(msg: string): void }): void {
