@@ -4,6 +4,7 @@
  * NOERROR; NXDOMAIN only for names with nothing at or below them. Cases are
  * query → rcode and records, in presentation form.
  */
+import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { expectReply } from '../../src/testing/harness.js';
 import { svc, zoneFixture, type ZoneFixture } from './zone-fixture.js';
@@ -133,6 +134,70 @@ describe('skydns zone: no CNAME beside other data', () => {
         expectReply(await f.query(name, type, {}, cname(name)), { rcode: 'NOERROR', aa: true, answer: [], ns: [SOA] });
       }
       expectReply(await f.query('db.production.skydns.local', 'SRV'), { answer: ['db.production.skydns.local. 30 IN SRV 10 100 8080 one.example.'] });
+    } finally {
+      await f.close();
+    }
+  });
+});
+
+describe('skydns zone: existence is consistent at every depth', () => {
+  it('answers every ancestor of every name with records, and no name below an NXDOMAIN', async () => {
+    const services = [
+      svc('w1'),
+      svc('W2', { Host: 'Web2.Example.org', Region: 'West', Version: '2.0' }),
+      svc('d1', { Name: 'db', Environment: 'Staging', Host: '10.0.0.9' }),
+      svc('v6', { Name: 'api', Host: '2001:db8::1', Environment: 'dev' }),
+    ];
+    const f = await zoneFixture({ ptrZones: ['10.in-addr.arpa', '8.b.d.0.1.0.0.2.ip6.arpa'] }, services);
+    try {
+      const names = new Set<string>();
+      const label = (v: string) => v.toLowerCase().replace(/[.:]/g, '-');
+      for (const s of services) {
+        const chain = [s.UUID, s.Host, s.Region, s.Version, s.Name, s.Environment].map(label);
+        names.add(`${chain.join('.')}.skydns.local`);
+        names.add(`_${label(s.Name)}._tcp.${label(s.Environment)}.skydns.local`);
+        names.add(`_${label(s.Name)}._udp.${label(s.Environment)}.skydns.local`);
+        // wildcards at each position, and a wrong label at each position
+        for (let i = 0; i < chain.length; i++) {
+          names.add(`${chain.map((l, j) => (j === i ? (i % 2 ? '*' : 'any') : l)).join('.')}.skydns.local`);
+          names.add(`${chain.map((l, j) => (j === i ? 'nope' : l)).join('.')}.skydns.local`);
+        }
+      }
+      names.add('1.0.0.10.in-addr.arpa');
+      names.add('1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa');
+      // every ancestor, down to the zone apexes
+      for (const n of [...names]) {
+        const labels = n.split('.');
+        for (let i = 1; i < labels.length; i++) {
+          const a = labels.slice(i).join('.');
+          if (a === 'skydns.local' || a.endsWith('in-addr.arpa') || a.endsWith('ip6.arpa')) names.add(a);
+          if (a === 'skydns.local' || a === '10.in-addr.arpa' || a === '8.b.d.0.1.0.0.2.ip6.arpa') break;
+          names.add(a);
+        }
+      }
+      const rcode = new Map<string, string>();
+      for (const n of names) {
+        // TXT: no name in the zone has any, so every answer is NODATA or NXDOMAIN
+        const r = await f.query(n, 'TXT');
+        rcode.set(n, r.rcode);
+        // the same in another spelling
+        assert.equal((await f.query(n.toUpperCase(), 'TXT')).rcode, r.rcode, n);
+      }
+      const exists = (n: string) => rcode.get(n) === 'NOERROR';
+      for (const n of names) {
+        if (!exists(n)) continue;
+        const labels = n.split('.');
+        for (let i = 1; i < labels.length; i++) {
+          const a = labels.slice(i).join('.');
+          if (rcode.has(a)) assert.ok(exists(a), `${n} exists but its ancestor ${a} is ${rcode.get(a)}`);
+        }
+      }
+      // every real name is there, and the wrong-label ones are not
+      for (const s of services) {
+        const chain = [s.UUID, s.Host, s.Region, s.Version, s.Name, s.Environment].map(label);
+        assert.ok(exists(`${chain.join('.')}.skydns.local`));
+        assert.ok(!exists(`${chain.map((l, j) => (j === 4 ? 'nope' : l)).join('.')}.skydns.local`));
+      }
     } finally {
       await f.close();
     }
