@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { protocolError } from '../server/respond.js';
-import { encodeQuery } from './decode.js';
+import { decodeMessage, encodeQuery } from './decode.js';
 import { parseQuery } from './query.js';
 import { Rcode } from './types.js';
 
@@ -60,8 +60,9 @@ describe('TSIG in queries (RFC 8945)', () => {
         Buffer.from([0x12, 0x34, 0x00, 17, 0x00, 0x00]), // original ID, error BADKEY, no other data
       ]);
       assert.deepEqual(wire.subarray(wire.length - expected.length), expected, 'the TSIG record closes the message');
-      // the question is the client's
+      // the question is the client's, and the whole reply decodes
       assert.deepEqual(wire.subarray(12, 12 + 18), raw.subarray(12, 12 + 18));
+      assert.equal(decodeMessage(wire).rcode, 9);
     }
   });
 
@@ -96,6 +97,17 @@ describe('TSIG in queries (RFC 8945)', () => {
     inAnswer.writeUInt16BE(1, 6);
     const v = parseQuery(inAnswer);
     assert.equal(v.kind === 'error' && v.rcode, Rcode.FORMERR);
+  });
+
+  it('keeps the reply within 512 bytes: a key name too long for the TSIG record gets the bare NOTAUTH', () => {
+    const long = name('a'.repeat(63), 'b'.repeat(63), 'c'.repeat(63), 'd'.repeat(60));
+    const raw = query([tsigRecord(long, { algorithm: long })]);
+    const v = parseQuery(raw);
+    assert.equal(v.kind === 'error' && v.rcode, Rcode.NOTAUTH);
+    if (v.kind !== 'error') return;
+    const { wire } = protocolError(raw, v, 1232);
+    assert.ok(wire.length <= 512);
+    assert.equal(decodeMessage(wire).rcode, 9);
   });
 
   it('leaves unsigned queries alone', () => {

@@ -80,7 +80,12 @@ export function protocolError(raw: Buffer, v: Extract<QueryVerdict, { kind: 'err
   const opt: OptOut | null = q.edns ? { udpSize: ourUdpSize, rcode: v.rcode, do: q.edns.do } : null;
   // Without an OPT record the extended BADVERS cannot be expressed; it only arises with one.
   const { wire } = encodeResponse(h, { rcode: v.rcode }, 512, opt);
-  if (q.tsig) return { wire: appendAdditional(wire, badKeyRecord(q.tsig)), rcode: v.rcode, truncated: false };
+  if (q.tsig) {
+    // Within 512 bytes like every protocol error; only a pathological key and
+    // algorithm name (hundreds of bytes) leave no room, and then the bare NOTAUTH goes.
+    const tsig = badKeyRecord(q.tsig);
+    if (wire.length + tsig.length <= 512) return { wire: appendAdditional(wire, tsig), rcode: v.rcode, truncated: false };
+  }
   return { wire, rcode: v.rcode, truncated: false };
 }
 
