@@ -1,9 +1,6 @@
 /**
  * The reply for a resolved name and a query type. Every reply here is
- * authoritative (AA=1). Negative replies (RFC 2308): NXDOMAIN when the name
- * does not exist, NODATA (NOERROR, no answer) when it exists without records
- * of the type; both carry the zone's SOA in the authority section with
- * TTL min(SOA TTL, SOA minimum) (§3).
+ * authoritative (AA=1); the negative ones all come from `negativeAnswer`.
  *
  * ANY (RFC 8482): over UDP a name with data answers one synthesized
  * `HINFO "RFC8482" ""` record, so the zone is no amplifier; over TCP the
@@ -120,22 +117,24 @@ function positive(t: Exclude<Target, { kind: 'nxdomain' }>, req: Request, c: Ans
 /** The zone's reply for a name it holds, or the instruction to delegate. */
 export function buildAnswer(t: Target, req: Request, c: AnswerContext): Built | Delegate {
   const life = new Lifetime(c.now, c.cfg.minTtl, c.cfg.maxTtl);
-  const negTtl = Math.min(c.cfg.soa.ttl, c.cfg.soa.minimum);
-  if (t.kind === 'nxdomain') {
-    return { msg: { rcode: Rcode.NXDOMAIN, flags: { aa: true }, authorities: [soaRecord(t.zone, life.fixed(negTtl), c.cfg, c.serial)] }, life };
-  }
+  if (t.kind === 'nxdomain') return { msg: negativeAnswer(Rcode.NXDOMAIN, t.zone, c, life), life };
   const m = positive(t, req, c, life);
   if ('delegate' in m) return m;
+  if (!m.answers?.length) return { msg: negativeAnswer(Rcode.NOERROR, t.zone, c, life), life };
   m.flags = { aa: true };
-  if (!m.answers?.length) {
-    m.answers = [];
-    m.authorities = [soaRecord(t.zone, life.fixed(negTtl), c.cfg, c.serial)];
-  }
   return { msg: m, life };
 }
 
-/** Turns a negative reply from further down the chain into this zone's: AA and the SOA (RFC 2308). */
-export function withSoa(msg: Message, zone: string, c: AnswerContext): Message {
+/**
+ * Every negative answer of the zone, its own and those it completes for the
+ * plugins after it (RFC 2308): NXDOMAIN when the name does not exist (nothing
+ * at or below it, RFC 8020), NODATA (NOERROR, no answer) when it exists without
+ * records of the type; AA=1 and the zone's SOA in the authority section with
+ * TTL min(SOA TTL, SOA minimum) (§3). `life` is the built answer's, when it is
+ * kept pre-encoded.
+ */
+export function negativeAnswer(rcode: typeof Rcode.NXDOMAIN | typeof Rcode.NOERROR, zone: string, c: AnswerContext, life?: Lifetime): Message {
   const negTtl = Math.min(c.cfg.soa.ttl, c.cfg.soa.minimum);
-  return { ...msg, flags: { ...msg.flags, aa: true }, authorities: [soaRecord(zone, negTtl, c.cfg, c.serial)] };
+  const soa = soaRecord(zone, life ? life.fixed(negTtl) : negTtl, c.cfg, c.serial);
+  return { rcode, flags: { aa: true }, answers: [], authorities: [soa] };
 }

@@ -14,7 +14,7 @@ import { Rcode } from '../../src/dns/types.js';
 import type { DependsOn, Next, Plugin, Reply, Request } from '../../src/plugin.js';
 import { answerGeneration, type AnswerGeneration } from '../../src/registry/generation.js';
 import type { Registry } from '../../src/registry/types.js';
-import { buildAnswer, withSoa, type AnswerContext } from './answer.js';
+import { buildAnswer, negativeAnswer } from './answer.js';
 import type { ZoneConfig } from './options.js';
 import { authority, resolve, type Resolver } from './resolve.js';
 import { ReverseIndex } from './reverse.js';
@@ -98,20 +98,25 @@ export class SkydnsHandler implements Plugin {
     return isPromise(reply) ? reply.then((r) => this.delegated(r, depends, serial, now)) : this.delegated(reply, depends, serial, now);
   }
 
-  /** The rest of the chain's answer for a name of the zone: negative ones get the zone's SOA. */
+  /**
+   * The rest of the chain's answer for a name of the zone. Only names that
+   * exist are delegated, so a negative answer from there is NODATA: an
+   * NXDOMAIN (synth without the name) or falling off the end of the chain
+   * (no synth) cannot stand for a name that exists, and neither can a CNAME
+   * (the name owns other data). Negative answers get the zone's SOA
+   * (negativeAnswer); a positive one passes as it is.
+   */
   private delegated(reply: Reply, depends: DependsOn, serial: number, now: number): Reply {
     if ('drop' in reply) return reply;
     if ('msg' in reply) {
       const m = reply.msg;
-      // Only a negative answer needs the zone's SOA (and so an answer context); a positive one passes as it is.
-      const c = (): AnswerContext => ({ ...this.resolver, serial, now });
-      if (m.rcode === Rcode.REFUSED && reply.by === undefined) {
-        // Fell off the end of the chain: the name exists, it just has no addresses.
-        return { msg: withSoa({ rcode: Rcode.NOERROR, answers: [] }, this.cfg.zone, c()), depends };
-      }
+      const fellOff = m.rcode === Rcode.REFUSED && reply.by === undefined;
       const negative = m.rcode === Rcode.NXDOMAIN || (m.rcode === Rcode.NOERROR && !m.answers?.length);
-      if (negative && !m.authorities?.length) {
-        return { msg: withSoa(m, this.cfg.zone, c()), by: reply.by, depends: reply.depends ?? depends };
+      // Every delegated name owns other data (SRV; SOA and NS at the apex): a CNAME cannot stand there (RFC 1034 §3.6.2).
+      const cname = m.rcode === Rcode.NOERROR && m.answers?.some((rr) => rr.type === 'CNAME') === true;
+      if (fellOff || cname || (negative && !m.answers?.length)) {
+        const msg = negativeAnswer(Rcode.NOERROR, this.cfg.zone, { ...this.resolver, serial, now });
+        return fellOff ? { msg, depends } : { msg, by: reply.by, depends: reply.depends ?? depends };
       }
     }
     if (reply.depends) return reply;

@@ -1,21 +1,12 @@
 /**
  * What a query name is in the zone: the apex, the name server's name, a name
  * that selects services, an empty non-terminal, a reverse name, or nothing.
- *
- * Service names read most specific label first in the configured order
- * (default `<uuid>.<host>.<region>.<version>.<name>.<environment>.<zone>`);
- * missing leftmost labels, `any` and `*` mean any. Two further spellings:
- *  - `<uuid>.<zone>`: the one instance with that UUID (the SRV target of an
- *    instance registered by address). A live UUID wins over an environment
- *    of the same name.
- *  - `_<name>._tcp.<environment>.<zone>` (or `_udp`): RFC 2782's form, an alias
- *    of `<name>.<environment>.<zone>`.
- * The region label does not filter: it ranks (the requested region first, the
- * others as fallback), so a name exists when the rest of it selects services.
+ * How forward names read, and which exist, is src/registry/zone-names.ts
+ * (shared with synth); the reverse names are reverse.ts.
  */
 import { isSubdomain } from '../../src/dns/names.js';
-import { parsePattern } from '../../src/registry/pattern.js';
-import type { Registry, ServicePattern, StoredService } from '../../src/registry/types.js';
+import type { Registry, StoredService } from '../../src/registry/types.js';
+import { selectName } from '../../src/registry/zone-names.js';
 import type { ZoneConfig } from './options.js';
 import type { ReverseIndex } from './reverse.js';
 
@@ -49,27 +40,6 @@ export function authority(name: string, cfg: ZoneConfig): string | null {
   return best;
 }
 
-/** The services a forward name selects, with the region it asks for (ranking only). */
-export function selectServices(rel: string, r: Resolver): { services: StoredService[]; region: string | undefined; alias: boolean } | null {
-  const labels = rel.split('.');
-  let p: ServicePattern | null;
-  let alias = false;
-  if (labels.length === 3 && labels[0]!.startsWith('_') && (labels[1] === '_tcp' || labels[1] === '_udp')) {
-    p = { name: labels[0]!.slice(1), environment: labels[2]! };
-    alias = true;
-  } else {
-    if (labels.length === 1) {
-      const one = r.registry.get(labels[0]!);
-      if (one) return { services: [one], region: undefined, alias: false };
-    }
-    p = parsePattern(rel, r.cfg.order);
-  }
-  if (p === null) return null;
-  const region = p.region;
-  delete p.region;
-  return { services: r.registry.query(p), region, alias };
-}
-
 export function resolve(name: string, r: Resolver, now: number): Target | null {
   const zone = authority(name, r.cfg);
   if (zone === null) return null;
@@ -85,8 +55,10 @@ export function resolve(name: string, r: Resolver, now: number): Target | null {
 
   const ns = r.cfg.soa.ns;
   if (name === ns) return { kind: 'nsname', zone };
-  const sel = selectServices(rel, r);
-  if (sel && sel.services.length) return { kind: 'services', zone, ...sel };
+  const sel = selectName(rel, r.registry, r.cfg.order);
+  if (sel.kind === 'services') return { kind: 'services', zone, services: sel.services, region: sel.region, alias: sel.alias };
+  if (sel.kind === 'empty') return { kind: 'empty', zone, services: sel.services };
+  // The name server's name, when it lives in the zone, makes its ancestors exist too.
   if (isSubdomain(ns, name)) return { kind: 'empty', zone, services: [] };
   return { kind: 'nxdomain', zone };
 }

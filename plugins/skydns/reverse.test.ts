@@ -61,6 +61,19 @@ describe('skydns PTR', () => {
     expectReply(await f.query('10.in-addr.arpa', 'NS'), { answer: ['10.in-addr.arpa. 300 IN NS ns.dns.skydns.local.'] });
   });
 
+  it('finds the names above an address by whole labels, not by string prefix', async () => {
+    const g = await zoneFixture({ ptrZones: ['10.in-addr.arpa'] }, [svc('p1', { Host: '10.11.0.1' })]);
+    try {
+      expectReply(await g.query('11.10.in-addr.arpa', 'PTR'), { rcode: 'NOERROR', answer: [], ns: [soaOf('10.in-addr.arpa')] });
+      expectReply(await g.query('0.11.10.in-addr.arpa', 'PTR'), { rcode: 'NOERROR', answer: [] });
+      expectReply(await g.query('1.10.in-addr.arpa', 'PTR'), { rcode: 'NXDOMAIN' });
+      expectReply(await g.query('1.0.11.10.in-addr.arpa', 'TXT'), { rcode: 'NOERROR', answer: [] });
+      expectReply(await g.query('0.1.0.11.10.in-addr.arpa', 'PTR'), { rcode: 'NXDOMAIN' });
+    } finally {
+      await g.close();
+    }
+  });
+
   it('leaves reverse names outside its reverse zones to the next plugin', async () => {
     expectReply(await f.query('7.2.0.192.in-addr.arpa', 'PTR'), { rcode: 'REFUSED' });
   });

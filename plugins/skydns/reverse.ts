@@ -36,13 +36,23 @@ export function reverseName(ip: string): string | null {
   }
 }
 
+/** A name with its labels in reverse order (`10.in-addr.arpa` → `arpa.in-addr.10`): names below one share its key as a prefix. */
+function treeKey(name: string): string {
+  return name.split('.').reverse().join('.');
+}
+
 /**
  * Reverse name → services with that address, rebuilt when the registry's
  * version moves. It holds records that may have expired since: readers filter
- * by `expiresAt` at the time of the query.
+ * by `expiresAt` at the time of the query. For the names above registered
+ * addresses (empty non-terminals), the reverse names are also kept sorted by
+ * their labels from the root down, so the names below any name are one
+ * contiguous run, found by binary search: O(log n) per lookup, not a scan.
  */
 export class ReverseIndex {
   private map = new Map<string, StoredService[]>();
+  /** treeKey of every reverse name in `map`, sorted (built on the first `below` of a version). */
+  private sorted: { key: string; services: StoredService[] }[] | null = null;
   private version = NaN;
 
   constructor(private readonly registry: Registry) {}
@@ -58,6 +68,7 @@ export class ReverseIndex {
         else map.set(r, [s]);
       }
       this.map = map;
+      this.sorted = null;
       this.version = this.registry.version;
     }
     return this.map;
@@ -68,14 +79,24 @@ export class ReverseIndex {
     return (this.sync().get(name) ?? []).filter((s) => s.expiresAt > now);
   }
 
-  /** Live services whose reverse name is strictly below `name` (an empty non-terminal). */
+  /**
+   * A live service whose reverse name is strictly below `name` (then `name` is
+   * an empty non-terminal), as a one-element list; empty when there is none.
+   */
   below(name: string, now: number): StoredService[] {
-    const suffix = '.' + name;
-    const out: StoredService[] = [];
-    for (const [r, list] of this.sync()) {
-      if (!r.endsWith(suffix)) continue;
-      for (const s of list) if (s.expiresAt > now) out.push(s);
+    const map = this.sync();
+    const sorted = (this.sorted ??= [...map].map(([r, services]) => ({ key: treeKey(r), services })).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)));
+    const prefix = treeKey(name) + '.';
+    let lo = 0;
+    let hi = sorted.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (sorted[mid]!.key < prefix) lo = mid + 1;
+      else hi = mid;
     }
-    return out;
+    for (let i = lo; i < sorted.length && sorted[i]!.key.startsWith(prefix); i++) {
+      for (const s of sorted[i]!.services) if (s.expiresAt > now) return [s];
+    }
+    return [];
   }
 }

@@ -1,60 +1,33 @@
 /**
- * Which instances a name in the zone stands for, and which of their addresses
- * an A/AAAA/CNAME query gets.
- *
- * Names follow the skydns scheme (most specific label first in `order`;
- * missing leftmost labels, `any` and `*` mean any). `<uuid>.<zone>` is the one
- * instance with that UUID. `_<name>._tcp.<environment>` (RFC 2782) names own
- * SRV records only: they exist here but have no addresses. The region label
- * ranks rather than filters: the requested region's instances answer when they
- * can, the others are the fallback.
+ * Which addresses an A/AAAA/CNAME query gets from the instances a name selects.
+ * Which instances that is, and which names exist, is src/registry/zone-names.ts
+ * (shared with skydns). The region label ranks rather than filters: the
+ * requested region's instances answer when they can, the others are the fallback.
  */
 import { isIP } from 'node:net';
 import { toLabel } from '../../src/registry/names.js';
-import { parsePattern } from '../../src/registry/pattern.js';
-import type { FieldName, Registry, StoredService } from '../../src/registry/types.js';
+import type { StoredService } from '../../src/registry/types.js';
+import type { NameSelection } from '../../src/registry/zone-names.js';
 
-export interface Selection {
-  services: StoredService[];
-  region: string | undefined;
-  /** An RFC 2782 `_service._proto` name: it exists, without addresses. */
-  alias: boolean;
-}
-
-/** Services selected by `rel` (the labels left of the zone, '' at the apex); null when the name cannot match. */
-export function select(rel: string, registry: Registry, order: readonly FieldName[]): Selection | null {
-  const labels = rel === '' ? [] : rel.split('.');
-  if (labels.length === 3 && labels[0]!.startsWith('_') && (labels[1] === '_tcp' || labels[1] === '_udp')) {
-    return { services: registry.query({ name: labels[0]!.slice(1), environment: labels[2]! }), region: undefined, alias: true };
-  }
-  if (labels.length === 1) {
-    const one = registry.get(labels[0]!);
-    if (one) return { services: [one], region: undefined, alias: false };
-  }
-  const p = parsePattern(rel, order);
-  if (p === null) return null;
-  const region = p.region;
-  delete p.region;
-  return { services: registry.query(p), region, alias: false };
-}
+/** A name that selects services (src/registry/zone-names.ts). */
+export type Selection = Extract<NameSelection, { kind: 'services' }>;
 
 /** The data an address query gets from a set of instances. */
 export type Pick =
   | { kind: 'addresses'; rrs: { address: string; services: StoredService[] }[] }
-  | { kind: 'cname'; target: string; services: StoredService[] }
   | { kind: 'none' };
 
 /**
  * A/AAAA: the addresses of the family asked, from instances registered by
- * address (one record per address, sorted). An instance registered by name
- * becomes a CNAME only when it is the only instance selected: a CNAME cannot
- * sit beside other data (RFC 1034 §3.6.2), so otherwise it is left out.
- * A CNAME query gets that CNAME and nothing else.
+ * address (one record per address, sorted). Instances registered by host name
+ * have no addresses here, and never a CNAME: every name that selects them also
+ * owns their SRV records (and the apex its SOA and NS), and a CNAME cannot
+ * stand beside other data (RFC 1034 §3.6.2, RFC 2181 §10.1); a resolver that
+ * cached one would follow it for the name's SRV queries too. Clients reach
+ * them through the SRV record, whose target is the host name. A CNAME query
+ * gets nothing (NODATA).
  */
 export function pick(services: readonly StoredService[], qtype: number): Pick {
-  if (services.length === 1 && isIP(services[0]!.Host) === 0) {
-    return { kind: 'cname', target: services[0]!.Host, services: [services[0]!] };
-  }
   if (qtype === 5) return { kind: 'none' };
   const family = qtype === 1 ? 4 : 6;
   const byAddress = new Map<string, StoredService[]>();

@@ -75,33 +75,24 @@ describe('synth', () => {
     expectReply(await f.query(W, 'AAAA'), { answer: [`${W}. 30 IN AAAA 2001:db8::4`] });
   });
 
-  it('gives a CNAME only when the name selects exactly one instance registered by name', async () => {
+  it('never answers a CNAME: names selecting instances registered by name are NODATA (RFC 1034 §3.6.2, RFC 2181 §10.1)', async () => {
     f = await fixture({}, [svc('h1', { Host: 'one.example', Name: 'db' }), svc('h2', { Host: 'two.example', Name: 'mq' }), svc('h3', { Host: 'three.example', Name: 'mq' })]);
-    expectReply(await f.query('db.production.skydns.local', 'A', { rd: false }), { aa: true, answer: ['db.production.skydns.local. 30 IN CNAME one.example.'] });
-    expectReply(await f.query('db.production.skydns.local', 'CNAME'), { answer: ['db.production.skydns.local. 30 IN CNAME one.example.'] });
-    // two instances by name: no CNAME is possible, and no address: NODATA (skydns in front adds the SOA)
-    expectReply(await f.query('mq.production.skydns.local', 'A'), { rcode: 'NOERROR', aa: true, answer: [], ns: [] });
-    expectReply(await f.query('h3.skydns.local', 'AAAA', { rd: false }), { answer: ['h3.skydns.local. 30 IN CNAME three.example.'] });
-  });
-
-  it('follows a CNAME out of the zone through the rest of the chain when recursion is desired', async () => {
-    f = await fixture({}, [svc('h1', { Host: 'one.example', Name: 'db' })]);
-    const next = downstream(async (req) => ({ msg: { rcode: Rcode.NOERROR, answers: [{ name: req.qname, type: 'A', ttl: 300, data: '192.0.2.1' }] } }));
-    expectReply(await f.query('db.production.skydns.local', 'A', {}, next), {
-      aa: true,
-      answer: ['db.production.skydns.local. 30 IN CNAME one.example.', 'one.example. 300 IN A 192.0.2.1'],
-    });
-    assert.deepEqual(next.asked, ['A one.example']);
-    const nx = downstream(async () => ({ msg: { rcode: Rcode.NXDOMAIN } }));
-    expectReply(await f.query('db.production.skydns.local', 'AAAA', {}, nx), { rcode: 'NXDOMAIN', answer: ['db.production.skydns.local. 30 IN CNAME one.example.'] });
-    const broken = downstream(async () => ({ msg: { rcode: Rcode.SERVFAIL } }));
-    expectReply(await f.query('db.production.skydns.local', 'A', {}, broken), { rcode: 'NOERROR', answer: ['db.production.skydns.local. 30 IN CNAME one.example.'] });
-  });
-
-  it('does not send a CNAME target inside the zone down the chain', async () => {
-    f = await fixture({}, [svc('h1', { Host: 'w1.skydns.local', Name: 'db' }), svc('w1')]);
+    // every one of these names owns SRV records (the apex SOA and NS too): no CNAME may stand there
     const never = downstream(() => assert.fail('asked'));
-    expectReply(await f.query('db.production.skydns.local', 'A', {}, never), { answer: ['db.production.skydns.local. 30 IN CNAME w1.skydns.local.'] });
+    const rows: [string, string][] = [
+      ['db.production.skydns.local', 'A'],
+      ['db.production.skydns.local', 'AAAA'],
+      ['db.production.skydns.local', 'CNAME'],
+      ['mq.production.skydns.local', 'A'],
+      ['h3.skydns.local', 'AAAA'],
+      ['skydns.local', 'A'],
+      ['skydns.local', 'CNAME'],
+    ];
+    for (const [name, type] of rows) {
+      expectReply(await f.query(name, type, {}, never), { rcode: 'NOERROR', aa: true, answer: [], ns: [] });
+      expectReply(await f.query(name, type, { rd: false }, never), { rcode: 'NOERROR', aa: true, answer: [], ns: [] });
+    }
+    assert.deepEqual(never.asked, []);
   });
 
   it('leaves instances registered by name out when others have addresses', async () => {
@@ -129,6 +120,30 @@ describe('synth', () => {
     expectReply(await f.query('db.production.skydns.local', 'A'), { rcode: 'NXDOMAIN', aa: true, ns: [] });
     expectReply(await f.query('a.b.c.d.e.f.g.skydns.local', 'A'), { rcode: 'NXDOMAIN' });
     expectReply(await f.query('_web._tcp.production.skydns.local', 'A'), { rcode: 'NOERROR', answer: [] });
+  });
+
+  it('answers NODATA at every name that exists without addresses, NXDOMAIN only where nothing lies below', async () => {
+    f = await fixture({}, [svc('w1'), svc('d1', { Name: 'db', Environment: 'Staging', Host: '10.0.0.9' })]);
+    // [name, rcode of A, AAAA and CNAME]: RFC 1034 §4.3.2, RFC 8020 §2
+    const rows: [string, string][] = [
+      ['_tcp.production.skydns.local', 'NOERROR'], // above _web._tcp.production
+      ['_UDP.staging.skydns.local', 'NOERROR'],
+      ['_tcp.any.skydns.local', 'NOERROR'],
+      ['_web._tcp.production.skydns.local', 'NOERROR'],
+      ['_tcp.nothing.skydns.local', 'NXDOMAIN'],
+      ['x._tcp.production.skydns.local', 'NXDOMAIN'],
+      ['_._tcp.production.skydns.local', 'NXDOMAIN'],
+    ];
+    for (const [name, rcode] of rows) {
+      for (const type of ['A', 'AAAA', 'CNAME']) expectReply(await f.query(name, type), { rcode, aa: true, answer: [], ns: [] });
+    }
+  });
+
+  it('answers the apex NODATA when the registry is empty (the apex always exists)', async () => {
+    f = await fixture({}, []);
+    for (const type of ['A', 'AAAA', 'CNAME']) expectReply(await f.query('skydns.local', type), { rcode: 'NOERROR', aa: true, answer: [], ns: [] });
+    await f.registry.put(svc('w1'));
+    expectReply(await f.query('SKYDNS.local', 'A'), { answer: ['SKYDNS.local. 30 IN A 10.0.0.1'] });
   });
 
   it('passes other types, classes and names to the next plugin', async () => {

@@ -1,11 +1,14 @@
 /**
- * The synth handler: A, AAAA and CNAME for the service names of a zone, built
- * from the registered instances (see select.ts for which). Names outside the
- * zone, other classes and other types go to the next plugin.
+ * The synth handler: A and AAAA for the service names of a zone, built from
+ * the instances registered by address (see select.ts for which), and the
+ * negative answers of A, AAAA and CNAME there (never a CNAME: see select.ts).
+ * Names outside the zone, other classes and other types go to the next plugin.
  *
- * A name that matches nothing is NXDOMAIN and a name without addresses of the
- * type is NODATA, both AA=1 and without an SOA: skydns, in front of synth for
- * the same zone, adds its SOA to them. With `fallthrough` those go to the next
+ * A name with nothing at or below it is NXDOMAIN; a name that exists without
+ * addresses of the type (the apex, an empty non-terminal such as
+ * `_tcp.<environment>`, see src/registry/zone-names.ts) is NODATA; both AA=1
+ * and without an SOA: skydns, in front of synth for the same zone, adds its
+ * SOA to them. With `fallthrough` those go to the next
  * plugin instead (for a chain where synth comes before skydns).
  *
  * Rotation: each query of a name starts its address list one further along
@@ -16,8 +19,8 @@
  * a header, the client's question and the records copied from this query's
  * starting one, with the one TTL of the set (the instances' earliest expiry,
  * kept with the selection, so O(1) per query). A reply that does not fit the
- * client is a message, for the server to truncate; CNAME and negative
- * answers are messages too.
+ * client is a message, for the server to truncate; negative answers are
+ * messages too.
  *
  * The memo holds `memo` selections ("auto": max(4096, 2 × the registry's
  * service names)), evicting at random with a second chance (src/dns/answer-map.ts).
@@ -26,12 +29,12 @@ import type { Clock } from '../../src/clock.js';
 import { addressAnswer, addressAnswerLength, encodeAddressRecords, type AddressRecords } from '../../src/dns/address-answer.js';
 import { AnswerMap } from '../../src/dns/answer-map.js';
 import { isSubdomain } from '../../src/dns/names.js';
-import { Rcode, Type, type Message, type RR } from '../../src/dns/types.js';
+import { Rcode, Type, type RR } from '../../src/dns/types.js';
 import type { DependsOn, Next, Plugin, Reply, Request } from '../../src/plugin.js';
 import { answerCapacity, answerGeneration, type AnswerGeneration } from '../../src/registry/generation.js';
 import type { FieldName, Registry, StoredService } from '../../src/registry/types.js';
-import { chase } from './chase.js';
-import { pickRanked, select, type Pick } from './select.js';
+import { selectName } from '../../src/registry/zone-names.js';
+import { pickRanked, type Pick } from './select.js';
 
 export interface SynthOptions {
   zone: string;
@@ -108,7 +111,7 @@ export class SynthHandler implements Plugin {
     return this.registry.ready();
   }
 
-  /** Synchronous except when a CNAME out of the zone is chased down the chain. */
+  /** Synchronous, except where `next` is asked (other names and types, fallthrough). */
   serveDNS(req: Request, next: Next): Reply | Promise<Reply> {
     const q = req.qtype;
     if (req.qclass !== 1 || (q !== Type.A && q !== Type.AAAA && q !== Type.CNAME) || !isSubdomain(req.name, this.zone)) return next();
@@ -146,31 +149,22 @@ export class SynthHandler implements Plugin {
         for (let i = 0; i < m.rrs.length; i++) answers.push({ name: req.qname, type, ttl: t, data: m.rrs[(start + i) % m.rrs.length]!.address });
         return { msg: { rcode: Rcode.NOERROR, flags: aa, answers }, depends };
       }
-      case 'cname': {
-        const cname: RR = { name: req.qname, type: 'CNAME', ttl: rrsetTtl(m.services, now, this.opts.minTtl, this.opts.maxTtl), data: m.target };
-        const msg: Message = { rcode: Rcode.NOERROR, flags: aa, answers: [cname] };
-        // Targets inside the zone are left to the client's resolver: asking the
-        // rest of the chain for them would send zone names past skydns.
-        if (req.rd && q !== Type.CNAME && !isSubdomain(m.target.toLowerCase(), this.zone)) return chase(req, cname, next).then((chased) => ({ msg: chased, depends }));
-        return { msg, depends };
-      }
     }
   }
 
   private build(name: string, qtype: number): Memo {
     const rel = name === this.zone ? '' : name.slice(0, name.length - this.zone.length - 1);
-    const sel = select(rel, this.registry, this.opts.order);
-    if (!sel || sel.services.length === 0) return { kind: 'nxdomain', until: Infinity, turn: 0 };
-    // Any instance expiring can change the selection (the region fallback, the lone CNAME).
+    const sel = selectName(rel, this.registry, this.opts.order);
+    if (sel.kind === 'none') return { kind: 'nxdomain', until: Infinity, turn: 0 };
+    // Any instance expiring can change the selection (the region fallback).
     const until = firstExpiry(sel.services);
-    if (sel.alias) return { kind: 'none', until, turn: 0 };
+    // The apex and empty non-terminals exist without addresses; RFC 2782 names own SRV records only.
+    if (sel.kind === 'empty' || sel.alias) return { kind: 'none', until, turn: 0 };
     // Literals rather than spreads: V8 gives spread copies a hidden class each.
     const p = pickRanked(sel, qtype);
     switch (p.kind) {
       case 'addresses':
         return { kind: 'addresses', rrs: p.rrs, addresses: addressesOf(qtype, p.rrs, this.opts.maxTtl), until, turn: 0 };
-      case 'cname':
-        return { kind: 'cname', target: p.target, services: p.services, until, turn: 0 };
       case 'none':
         return { kind: 'none', until, turn: 0 };
     }

@@ -1,9 +1,13 @@
 /**
  * The hot-path parser: header, the one question and the OPT record of a query,
  * without decoding anything else. It never throws: every malformed input maps
- * to a verdict (drop, FORMERR, NOTIMP, BADVERS) the server can answer with.
+ * to a verdict (drop, FORMERR, NOTIMP, BADVERS, NOTAUTH) the server can answer
+ * with. Records after the question are looked at only when the counts say
+ * there are some (a plain query has none): OPT (RFC 6891) and TSIG (RFC 8945,
+ * tsig.ts: no key is known, so a signed query is NOTAUTH/BADKEY).
  */
 import { asciiLower, labelToText, MAX_NAME } from './names.js';
+import { readTsig, TSIG_TYPE, type TsigQuery } from './tsig.js';
 import { Rcode, Type } from './types.js';
 
 export interface Edns {
@@ -36,8 +40,8 @@ export interface ParsedQuery {
 export type QueryVerdict =
   | { kind: 'ok'; query: ParsedQuery }
   | { kind: 'drop'; reason: string }
-  /** Answer with `rcode`; `query` has what could be parsed (id, flags, maybe the question). */
-  | { kind: 'error'; rcode: number; reason: string; query: Partial<ParsedQuery> & { id: number; flags: number; opcode: number } };
+  /** Answer with `rcode`; `query` has what could be parsed (id, flags, maybe the question, the TSIG record to answer). */
+  | { kind: 'error'; rcode: number; reason: string; query: Partial<ParsedQuery> & { id: number; flags: number; opcode: number; tsig?: TsigQuery } };
 
 const QR = 0x8000;
 
@@ -72,7 +76,7 @@ function skipName(buf: Buffer, off: number): number {
   return -1;
 }
 
-function fail(id: number, flags: number, rcode: number, reason: string, extra?: Partial<ParsedQuery>): QueryVerdict {
+function fail(id: number, flags: number, rcode: number, reason: string, extra?: Partial<ParsedQuery> & { tsig?: TsigQuery }): QueryVerdict {
   const query = { id, flags, opcode: (flags >> 11) & 0xf, rd: (flags & 0x0100) !== 0, cd: (flags & 0x0010) !== 0 };
   return { kind: 'error', rcode, reason, query: extra ? Object.assign(query, extra) : query };
 }
@@ -142,6 +146,7 @@ export function parseQuery(buf: Buffer): QueryVerdict {
   // Skip answer and authority records (a query normally has none), then look for OPT.
   let edns: Edns | null = null;
   let badVersion = -1;
+  let tsig: TsigQuery | null = null;
   const total = ancount + nscount + arcount;
   for (let i = 0; i < total; i++) {
     const nameStart = off;
@@ -169,11 +174,21 @@ export function parseQuery(buf: Buffer): QueryVerdict {
           }
         }
       }
+      else if (type === TSIG_TYPE) {
+        // RFC 8945 §5.1: one TSIG, the last record of the additional section.
+        if (i !== total - 1 || i < ancount + nscount) problem = 'TSIG is not the last record of the additional section';
+        else {
+          const t = readTsig(buf, nameStart, off);
+          if (typeof t === 'string') problem = t;
+          else tsig = t;
+        }
+      }
       off = end;
     }
     if (problem !== null) return fail(id, flags, Rcode.FORMERR, problem, { qname, name, qtype, qclass, qnameEnd, questionEnd });
   }
   if (badVersion >= 0) return fail(id, flags, Rcode.BADVERS, `EDNS version ${badVersion}`, { qname, name, qtype, qclass, qnameEnd, questionEnd, edns });
+  if (tsig !== null) return fail(id, flags, Rcode.NOTAUTH, `TSIG key ${tsig.keyText} is not known`, { qname, name, qtype, qclass, qnameEnd, questionEnd, edns, tsig });
   return {
     kind: 'ok',
     query: { id, flags, opcode, rd: (flags & 0x0100) !== 0, cd: (flags & 0x0010) !== 0, qname, name, qtype, qclass, qnameEnd, questionEnd, edns },

@@ -27,6 +27,8 @@ export const Rcode = {
   NXDOMAIN: 3,
   NOTIMP: 4,
   REFUSED: 5,
+  /** RFC 8945: with a TSIG error (BADKEY, BADSIG, BADTIME) in the TSIG record. */
+  NOTAUTH: 9,
   BADVERS: 16,
 } as const;
 export type RcodeValue = number;

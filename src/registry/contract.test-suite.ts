@@ -136,6 +136,25 @@ export function registryContract(name: string, makeRegistry: (clock: ManualClock
       assert.deepEqual(reg.countBy('environment'), { production: 3, staging: 1 });
     });
 
+    it('first(): one live record matching a pattern, or none, in any case, expired ones hidden', async () => {
+      await reg.put(svc({ UUID: 'a', Environment: 'Production', TTL: 10 }));
+      await reg.put(svc({ UUID: 'b', Name: 'db', Environment: 'staging', TTL: 20 }));
+      assert.equal(reg.first({ environment: 'production' })?.UUID, 'a');
+      assert.equal(reg.first({ environment: 'PRODUCTION', name: 'web' })?.UUID, 'a');
+      assert.equal(reg.first({ environment: 'staging', name: 'web' }), undefined);
+      assert.equal(reg.first({ environment: 'any' }) !== undefined, true);
+      assert.equal(reg.first({ name: 'db' })?.UUID, 'b');
+      assert.equal(reg.first({ uuid: 'B', environment: 'staging' })?.UUID, 'b');
+      assert.equal(reg.first({ environment: 'nothing' }), undefined);
+      clock.advance(10_000);
+      assert.equal(reg.first({ environment: 'production' }), undefined, 'expired, not yet swept');
+      await reg.flush();
+      assert.equal(reg.first({ environment: 'production' }), undefined);
+      await reg.remove('b');
+      assert.equal(reg.first({ environment: 'staging' }), undefined);
+      assert.equal(reg.first({}), undefined);
+    });
+
     it('hides expired records from every read at once, before the sweeper commits', async () => {
       await reg.put(svc({ UUID: 'x', TTL: 10 }));
       await reg.put(svc({ UUID: 'y', TTL: 20 }));

@@ -119,6 +119,9 @@ export class EmbeddedRegistry implements Registry {
   query(p: ServicePattern): StoredService[] {
     return this.index.query(p, this.clock.now());
   }
+  first(p: ServicePattern): StoredService | undefined {
+    return this.index.first(p, this.clock.now());
+  }
   list(): StoredService[] {
     return this.index.list(this.clock.now());
   }

@@ -139,6 +139,9 @@ export class EtcdRegistry implements Registry, CallbackLeadership, MirrorStatus 
   query(p: ServicePattern): StoredService[] {
     return this.mirror?.index.query(p, this.o.clock.now()) ?? [];
   }
+  first(p: ServicePattern): StoredService | undefined {
+    return this.mirror?.index.first(p, this.o.clock.now());
+  }
   list(): StoredService[] {
     return this.mirror?.index.list(this.o.clock.now()) ?? [];
   }

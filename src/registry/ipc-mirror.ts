@@ -110,6 +110,9 @@ export class WorkerRegistry implements Registry, CallbackLeadership {
   query(p: ServicePattern): StoredService[] {
     return this.index.query(p, this.o.clock.now());
   }
+  first(p: ServicePattern): StoredService | undefined {
+    return this.index.first(p, this.o.clock.now());
+  }
   list(): StoredService[] {
     return this.index.list(this.o.clock.now());
   }

@@ -6,6 +6,9 @@
  * - uuid → record and its six DNS labels, computed once when it is stored
  *   (keys lowercased: UUIDs are DNS labels)
  * - (environment, name) → records, so a query naming both is not a full scan
+ * - environment → its (environment, name) buckets, so "is anything registered in
+ *   this environment?" (the existence of `_tcp.<environment>`, see zone-names.ts)
+ *   stops at the first live record instead of scanning
  * - a lazy min-heap of expiry times, so the sweeper finds due records without a scan
  * - the stored callbacks
  */
@@ -108,6 +111,7 @@ function bucketKey(environment: string, name: string): string {
 export class MemoryIndex {
   private readonly byKey = new Map<string, Slot>();
   private readonly byEnvName = new Map<string, Set<Slot>>();
+  private readonly byEnv = new Map<string, Set<Set<Slot>>>();
   private readonly heap = new ExpiryHeap();
   /** Callback id (lowercased) → callback. */
   readonly callbackMap = new Map<string, Callback>();
@@ -141,7 +145,12 @@ export class MemoryIndex {
     this.byKey.set(key, slot);
     const b = bucketKey(slot.labels.environment, slot.labels.name);
     let set = this.byEnvName.get(b);
-    if (!set) this.byEnvName.set(b, (set = new Set()));
+    if (!set) {
+      this.byEnvName.set(b, (set = new Set()));
+      let env = this.byEnv.get(slot.labels.environment);
+      if (!env) this.byEnv.set(slot.labels.environment, (env = new Set()));
+      env.add(set);
+    }
     set.add(slot);
     this.schedule(svc, key);
   }
@@ -161,7 +170,12 @@ export class MemoryIndex {
     const b = bucketKey(old.labels.environment, old.labels.name);
     const set = this.byEnvName.get(b);
     set?.delete(old);
-    if (set && set.size === 0) this.byEnvName.delete(b);
+    if (set && set.size === 0) {
+      this.byEnvName.delete(b);
+      const env = this.byEnv.get(old.labels.environment);
+      env?.delete(set);
+      if (env && env.size === 0) this.byEnv.delete(old.labels.environment);
+    }
     return old.svc;
   }
 
@@ -199,6 +213,26 @@ export class MemoryIndex {
     }
     for (const s of this.byKey.values()) if (s.svc.expiresAt > now && matchesLabels(c, s.labels)) out.push(s.svc);
     return out;
+  }
+
+  /**
+   * One live record matching `p` (the first found), or undefined: an existence
+   * test that stops at the first match. A pattern naming the environment looks
+   * only at that environment's buckets.
+   */
+  first(p: ServicePattern, now: number): StoredService | undefined {
+    const c = compilePattern(p);
+    if (c.uuid !== undefined) {
+      const s = this.byKey.get(c.uuid);
+      return s && s.svc.expiresAt > now && matchesLabels(c, s.labels) ? s.svc : undefined;
+    }
+    if (c.environment !== undefined) {
+      const buckets = c.name !== undefined ? [this.byEnvName.get(bucketKey(c.environment, c.name)) ?? []] : this.byEnv.get(c.environment) ?? [];
+      for (const bucket of buckets) for (const s of bucket) if (s.svc.expiresAt > now && matchesLabels(c, s.labels)) return s.svc;
+      return undefined;
+    }
+    for (const s of this.byKey.values()) if (s.svc.expiresAt > now && matchesLabels(c, s.labels)) return s.svc;
+    return undefined;
   }
 
   /** Live records per region or environment label. An admin answer: a scan is fine. */

@@ -111,6 +111,8 @@ export interface Registry {
   remove(uuid: string): Promise<StoredService>;
   get(uuid: string): StoredService | undefined;
   query(p: ServicePattern): StoredService[];
+  /** One live service matching `p`, or undefined: `query(p)[0]` without building the list (existence tests). */
+  first(p: ServicePattern): StoredService | undefined;
   list(): StoredService[];
   /** Live services per region or environment (lowercased label → count). */
   countBy(field: 'region' | 'environment'): Record<string, number>;

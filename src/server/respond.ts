@@ -5,6 +5,7 @@
  */
 import { decodeMessage } from '../dns/decode.js';
 import { encodeResponse, type EncodeHeader, type OptOut } from '../dns/encode.js';
+import { appendAdditional, badKeyRecord } from '../dns/tsig.js';
 import { takeOptRoom } from '../dns/wire-answer.js';
 import type { QueryVerdict } from '../dns/query.js';
 import { Rcode, type Message } from '../dns/types.js';
@@ -67,7 +68,11 @@ export function finishReply(req: QueryRequest, reply: Reply, ourUdpSize: number)
   return encodeMessageReply(req, reply.msg, ourUdpSize);
 }
 
-/** The reply to a query the parser refused (FORMERR, NOTIMP, BADVERS). */
+/**
+ * The reply to a query the parser refused (FORMERR, NOTIMP, BADVERS), or a
+ * TSIG-signed one (NOTAUTH, with the unsigned BADKEY TSIG record last in the
+ * additional section: RFC 8945 §5.2.2).
+ */
 export function protocolError(raw: Buffer, v: Extract<QueryVerdict, { kind: 'error' }>, ourUdpSize: number): Written {
   const q = v.query;
   const h: EncodeHeader = { id: q.id, opcode: q.opcode, rd: (q.flags & 0x0100) !== 0, cd: (q.flags & 0x0010) !== 0 };
@@ -75,6 +80,12 @@ export function protocolError(raw: Buffer, v: Extract<QueryVerdict, { kind: 'err
   const opt: OptOut | null = q.edns ? { udpSize: ourUdpSize, rcode: v.rcode, do: q.edns.do } : null;
   // Without an OPT record the extended BADVERS cannot be expressed; it only arises with one.
   const { wire } = encodeResponse(h, { rcode: v.rcode }, 512, opt);
+  if (q.tsig) {
+    // Within 512 bytes like every protocol error; only a pathological key and
+    // algorithm name (hundreds of bytes) leave no room, and then the bare NOTAUTH goes.
+    const tsig = badKeyRecord(q.tsig);
+    if (wire.length + tsig.length <= 512) return { wire: appendAdditional(wire, tsig), rcode: v.rcode, truncated: false };
+  }
   return { wire, rcode: v.rcode, truncated: false };
 }
 

@@ -2,7 +2,8 @@
  * The seed corpus the fuzzers mutate: valid queries of the shapes a server
  * meets (zone names, service and uuid names, reverse names, names outside the
  * zone, the root; with and without EDNS; other classes), and a few hand-built
- * ones (EDNS options, a record in the answer section with a compressed owner).
+ * ones (EDNS options, a record in the answer section with a compressed owner,
+ * a TSIG-signed query).
  */
 import { encodeQuery } from '../../src/dns/decode.js';
 
@@ -67,6 +68,13 @@ export function buildCorpus(): Buffer[] {
   const withAns = Buffer.concat([base, ans]);
   withAns.writeUInt16BE(1, 6);
   out.push(withAns);
+  // Signed with TSIG (an unknown key, hmac-sha256, a 32-byte MAC), after an OPT record: NOTAUTH/BADKEY.
+  const tsig = Buffer.from(
+    '07736f6d656b657900' + '00fa' + '00ff' + '00000000' + '003d' + // somekey. TSIG ANY 0, RDLENGTH 61
+      '0b686d61632d73686132353600' + '00006b0e5a00' + '012c' + '0020' + 'ab'.repeat(32) + '0001' + '0000' + '0000',
+    'hex',
+  );
+  out.push(withAdditional(base, opt(Buffer.alloc(0)), tsig));
   // NOTIFY opcode and a query with two questions (both answered NOTIMP/FORMERR).
   const notify = Buffer.from(base);
   notify[2] = (notify[2]! & 0x87) | (4 << 3);

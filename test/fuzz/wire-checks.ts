@@ -39,14 +39,15 @@ export function replyProblems(query: Buffer, reply: Buffer, opts: { rcode?: numb
   if (!d.qr) p.push('reply has QR=0');
   if (query.length >= 2 && d.id !== query.readUInt16BE(0)) p.push(`reply ID ${d.id} is not the query's ${query.readUInt16BE(0)}`);
   if (opts.rcode !== undefined && d.rcode !== opts.rcode) p.push(`rcode ${d.rcode}, expected ${opts.rcode}`);
-  if (![0, 1, 2, 3, 4, 5, 16].includes(d.rcode)) p.push(`unexpected rcode ${d.rcode}`);
+  // 9: NOTAUTH, the answer to a TSIG-signed query (src/dns/tsig.ts)
+  if (![0, 1, 2, 3, 4, 5, 9, 16].includes(d.rcode)) p.push(`unexpected rcode ${d.rcode}`);
   if (opts.questionEnd !== undefined && !reply.subarray(12, opts.questionEnd).equals(query.subarray(12, opts.questionEnd))) p.push('question not echoed byte for byte');
   return p;
 }
 
 function verdictProblems(buf: Buffer, v: QueryVerdict): string[] {
   if (v.kind === 'drop') return buf.length < 12 || (buf[2]! & 0x80) !== 0 ? [] : [`dropped a query with a header: ${v.reason}`];
-  if (v.kind === 'error') return [1, 4, 16].includes(v.rcode) ? [] : [`protocol error with rcode ${v.rcode}`];
+  if (v.kind === 'error') return [1, 4, 9, 16].includes(v.rcode) ? [] : [`protocol error with rcode ${v.rcode}`];
   const q = v.query;
   const p: string[] = [];
   if (!(q.qnameEnd > 12 && q.qnameEnd + 4 === q.questionEnd && q.questionEnd <= buf.length)) p.push(`question offsets ${q.qnameEnd}/${q.questionEnd} for ${buf.length} bytes`);
