@@ -45,6 +45,14 @@ describe('api over HTTP: the plain client functions', () => {
   after(() => s.srv.stop());
   const o = { secret: 'tok' };
 
+  it('register() without the secret rejects with the 401, saying to pass it', async () => {
+    await assert.rejects(register(s.url, svc({ UUID: 'ns' }), { clock: new ManualClock() }), (e) => {
+      assert.ok(isSkyApiError(e, 401));
+      assert.match(e.message, /^cannot register ns: .*pass `secret`/);
+      return true;
+    });
+  });
+
   it('put, get, heartbeat, query, counts, remove', async () => {
     const put = await putService(s.url, svc(), o);
     assert.equal(put.Expires, new Date(clock.now() + 30_000).toISOString());
@@ -158,6 +166,24 @@ describe('api over HTTP: register() keeps a service alive', () => {
     await reg.beat();
     assert.equal(reg.lastError, undefined);
     await reg.close();
+  });
+
+  it('register() takes over its own UUID at once (a restarted service); replace: false gets the 409, saying how to take it over', async () => {
+    const clientClock = new ManualClock(clock.now());
+    const crashed = await register(s.url, svc({ UUID: 'rs', Host: '10.0.0.1', TTL: 300 }), { clock: clientClock });
+    // The process "crashes": no close(), the record stays live for 300 s.
+    await assert.rejects(register(s.url, svc({ UUID: 'rs', Host: '10.0.0.2' }), { clock: clientClock, replace: false }), (e) => {
+      assert.ok(isSkyApiError(e, 409));
+      assert.equal(e.code, 'SKY_ERR_REGISTRY_EXISTS');
+      assert.match(e.message, /^cannot register rs: .*replace: true/);
+      return true;
+    });
+    const back = await register(s.url, svc({ UUID: 'rs', Host: '10.0.0.2' }), { clock: clientClock });
+    assert.equal(s.srv.app.registryIfOpen!.get('rs')?.Host, '10.0.0.2');
+    assert.equal(back.current?.TTL, 30);
+    await back.close();
+    void crashed; // its heartbeats would now take the new record's place too: a crashed process sends none
+    assert.equal(s.srv.app.registryIfOpen!.get('rs'), undefined);
   });
 
   it('register() rejects when the first PUT is refused', async () => {

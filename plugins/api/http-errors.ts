@@ -9,6 +9,8 @@ export interface ErrorBody {
   error: string;
   code: string;
   field?: string;
+  /** When several fields are wrong: each with its own message (`error` lists them all, `field` is the first). */
+  fields?: Array<{ field: string; error: string }>;
 }
 
 export interface HttpError {
@@ -67,6 +69,10 @@ export function describeValidation(v: AjvError, context = 'body'): { message: st
       const field = String(v.params.additionalProperty);
       return { field, message: `unknown field ${JSON.stringify(field)} in ${where}` };
     }
+    case 'enum': {
+      const allowed = ((v.params.allowedValues as unknown[] | undefined) ?? []).map((a) => JSON.stringify(a)).join(' or ');
+      return { field: path || undefined, message: `${path || where} must be ${allowed}` };
+    }
     case 'type': {
       if (path === '') return { message: `${where} must be a JSON ${String(v.params.type)}` };
       return { field: path, message: `${path} must be of type ${String(v.params.type)}` };
@@ -94,13 +100,20 @@ export function toHttpError(err: unknown, bodyLimit?: number): HttpError & { int
     const status = statusOf(err.code);
     const body: ErrorBody = { error: err.message, code: err.code };
     if (err.path) body.field = err.path;
+    if (err.problems && err.problems.length > 1) body.fields = err.problems.map((p) => ({ field: p.path, error: p.message }));
     return { status, body, internal: status >= 500 && err.code !== 'SKY_ERR_REGISTRY_UNAVAILABLE' && err.code !== 'SKY_ERR_REGISTRY_CLOSED' };
   }
   const e = (err ?? {}) as FastifyishError;
   if (Array.isArray(e.validation) && e.validation.length > 0) {
-    const d = describeValidation(e.validation[0]!, e.validationContext);
+    // ajv runs with allErrors: one answer names every field that is wrong.
+    const all = e.validation.map((v) => describeValidation(v, e.validationContext));
+    const d = all[0]!;
     const body: ErrorBody = { error: d.message, code: 'SKY_ERR_API_BAD_REQUEST' };
     if (d.field) body.field = d.field;
+    if (all.length > 1) {
+      body.error = `${all.length} problems in ${WHERE[e.validationContext ?? 'body'] ?? 'the request'}: ${all.map((x) => x.message).join('; ')}`;
+      body.fields = all.map((x) => ({ field: x.field ?? '', error: x.message }));
+    }
     return { status: 400, body, internal: false };
   }
   if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {

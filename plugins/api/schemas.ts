@@ -143,8 +143,13 @@ export const errorJSON = {
   properties: {
     error: { type: 'string' },
     code: { type: 'string' },
-    /** The offending field, when there is one. */
+    /** The offending field, when there is one (the first, when there are several). */
     field: { type: 'string' },
+    /** Every offending field with its own message, when there are several. */
+    fields: {
+      type: 'array',
+      items: { type: 'object', additionalProperties: false, required: ['field', 'error'], properties: { field: { type: 'string' }, error: { type: 'string' } } },
+    },
   },
 } as const;
 

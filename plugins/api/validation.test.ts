@@ -82,6 +82,22 @@ describe('api: every validation rule of PUT /skydns/services/{uuid} is a 400 nam
     assert.equal((await f.call({ method: 'PUT', url: `/skydns/services/${uuid}`, payload: body() })).statusCode, 201);
   });
 
+  it('every missing or invalid value is in one 400: the message lists them all, `fields` names each, `field` the first', async () => {
+    const res = await f.call({ method: 'PUT', url: '/skydns/services/v1', payload: { Name: 'api', Host: '192.0.2.20', Port: 0, TTL: 300 } });
+    const e = expectError(res, 400, INVALID, 'Version') as { error: string; fields?: Array<{ field: string; error: string }> };
+    assert.deepEqual(e.fields?.map((x) => x.field), ['Version', 'Environment', 'Region', 'Port']);
+    for (const x of e.fields!) assert.ok(e.error.includes(x.error), `${e.error} lists ${x.error}`);
+    assert.match(e.error, /^4 fields are invalid: Version is required; Environment is required; Region is required; Port must be/);
+    assert.equal(f.registry.get('v1'), undefined);
+  });
+
+  it('every shape problem is in one 400 too (wrong types, unknown fields)', async () => {
+    const res = await f.call({ method: 'PUT', url: '/skydns/services/v1', payload: body({ Port: '80', TTL: '30', Foo: 1 }) });
+    const e = expectError(res, 400, SHAPE) as { error: string; fields?: Array<{ field: string }> };
+    assert.deepEqual(e.fields?.map((x) => x.field).sort(), ['Foo', 'Port', 'TTL']);
+    assert.match(e.error, /^3 problems in the body: /);
+  });
+
   it('bodies that are not a JSON object are 400', async () => {
     for (const payload of ['[]', '"x"', '42', 'null', '{"Name":', '']) {
       const res = await f.call({ method: 'PUT', url: '/skydns/services/v1', headers: { 'content-type': 'application/json' }, payload });
