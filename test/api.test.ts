@@ -232,6 +232,46 @@ describe('api over HTTP: callbacks end to end', () => {
   });
 });
 
+describe('api over HTTP: SkyDNS 1 clients and common HTTP libraries', () => {
+  const clock = new ManualClock();
+  let s: Awaited<ReturnType<typeof boot>>;
+  before(async () => {
+    s = await boot(clock);
+  });
+  after(() => s.srv.stop());
+
+  /** One raw request on its own connection: the status line's code and the parsed JSON body. */
+  async function send(method: string, path: string, headers: string, body = ''): Promise<[number, Record<string, unknown>]> {
+    const r = await raw(s.url, `${method} ${path} HTTP/1.1\r\nHost: a\r\nConnection: close\r\n${headers}\r\n${body}`, false);
+    const m = /^HTTP\/1\.1 (\d{3}) [^]*?\r\n\r\n([^]*)$/.exec(r);
+    assert.ok(m, JSON.stringify(r.slice(0, 300)));
+    return [Number(m[1]), m[2] ? (JSON.parse(m[2]) as Record<string, unknown>) : {}];
+  }
+
+  it('PUT of the whole Go struct, PATCH of the whole document, regions in the registered spelling', async () => {
+    // Byte for byte what SkyDNS 1's client.Add sends (json.NewEncoder: every field, a trailing newline, no Content-Type).
+    const go = '{"UUID":"","Name":"TestService","Version":"1.0.0","Environment":"Production","Region":"Test","Host":"localhost","Port":9000,"TTL":4,"Expires":"0001-01-01T00:00:00Z","NoExpire":false}\n';
+    const [put] = await send('PUT', '/skydns/services/123', `Content-Length: ${go.length}\r\n`, go);
+    assert.equal(put, 201);
+    const doc = go.replace('"TTL":4', '"TTL":25');
+    const [patch, patched] = await send('PATCH', '/skydns/services/123', `Content-Length: ${doc.length}\r\n`, doc);
+    assert.equal(patch, 200);
+    assert.equal(patched.TTL, 25);
+    assert.deepEqual(await environments(s.url), { Production: 1 });
+    assert.deepEqual(await regions(s.url), { Test: 1 });
+  });
+
+  it('Content-Type: application/json with an empty body (Content-Length: 0 or an empty chunked body) is no body', async () => {
+    await putService(s.url, svc({ UUID: 'e1' }));
+    const json = 'Content-Type: application/json\r\n';
+    assert.equal((await send('GET', '/skydns/services/e1', `${json}Content-Length: 0\r\n`))[0], 200);
+    assert.equal((await send('PATCH', '/skydns/services/e1', `${json}Content-Length: 0\r\n`))[0], 200);
+    assert.equal((await send('PATCH', '/skydns/services/e1', `${json}Transfer-Encoding: chunked\r\n`, '0\r\n\r\n'))[0], 200);
+    assert.equal((await send('DELETE', '/skydns/services/e1', `${json}Transfer-Encoding: chunked\r\n`, '0\r\n\r\n'))[0], 200);
+    assert.equal(s.srv.app.registryIfOpen!.get('e1'), undefined);
+  });
+});
+
 describe('api over HTTP: malformed traffic never takes the server down', () => {
   const clock = new ManualClock();
   let s: Awaited<ReturnType<typeof boot>>;
