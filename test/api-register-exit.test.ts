@@ -20,8 +20,8 @@ interface Child {
   stderr(): string;
 }
 
-function child(url: string, uuid: string, mode: 'exit' | 'unref' | 'plain'): Child {
-  const p = spawn(process.execPath, [CHILD, url, uuid, mode], { stdio: ['ignore', 'pipe', 'pipe'] });
+function child(url: string, uuid: string, mode: 'exit' | 'unref' | 'plain', ttl = 300): Child {
+  const p = spawn(process.execPath, [CHILD, url, uuid, mode, String(ttl)], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   p.stderr.on('data', (d) => (err += d));
@@ -64,16 +64,25 @@ describe('register() in a service process', () => {
     assert.equal(reg().get('int'), undefined);
   });
 
-  it('without it, SIGTERM ends the process as usual and the record stays until its TTL runs out', async () => {
-    const c = child(url, 'plain', 'plain');
+  it('the heartbeat timer keeps the process alive: it heartbeats until killed; SIGTERM then ends it as usual, without deregistering', async () => {
+    // TTL 3: a heartbeat each second. The child has nothing to do but its timer.
+    const c = child(url, 'plain', 'plain', 3);
+    const beat = new Promise<void>((resolve) => {
+      const off = reg().onChange((ev) => {
+        if (ev.kind === 'refresh' && ev.service.UUID === 'plain') {
+          off();
+          resolve();
+        }
+      });
+    });
     await c.line;
+    const first = await Promise.race([beat.then(() => 'heartbeat'), c.exit.then(() => 'exited')]);
+    assert.equal(first, 'heartbeat', 'the process stayed up to send a heartbeat');
     c.kill('SIGTERM');
     assert.deepEqual(await c.exit, { code: null, signal: 'SIGTERM' });
-    assert.equal(reg().get('plain')?.Port, 9000, 'still registered: nobody deregistered it');
   });
 
-  it('the heartbeat timer keeps the process alive; keepProcessAlive: false lets it exit while registered', async () => {
-    // "plain" above stayed up until killed (it had printed and had nothing else to do).
+  it('keepProcessAlive: false lets the process exit while registered (the record then lives out its TTL)', async () => {
     const c = child(url, 'unref', 'unref');
     assert.equal(await c.line, 'registered unref');
     assert.deepEqual(await c.exit, { code: 0, signal: null }, 'exited on its own');
