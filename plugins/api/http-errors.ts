@@ -54,6 +54,9 @@ interface FastifyishError {
   validationContext?: string;
 }
 
+/** Most problems one 400 lists. */
+const MAX_LISTED = 20;
+
 const WHERE: Record<string, string> = { body: 'the body', params: 'the path', querystring: 'the query string', headers: 'the headers' };
 
 /** One ajv error as a sentence that starts with the field it is about. */
@@ -105,13 +108,16 @@ export function toHttpError(err: unknown, bodyLimit?: number): HttpError & { int
   }
   const e = (err ?? {}) as FastifyishError;
   if (Array.isArray(e.validation) && e.validation.length > 0) {
-    // ajv runs with allErrors: one answer names every field that is wrong.
-    const all = e.validation.map((v) => describeValidation(v, e.validationContext));
+    // ajv runs with allErrors: one answer names every field that is wrong (the first
+    // MAX_LISTED of them: a body of thousands of unknown keys gets a short answer).
+    const n = e.validation.length;
+    const all = e.validation.slice(0, MAX_LISTED).map((v) => describeValidation(v, e.validationContext));
     const d = all[0]!;
     const body: ErrorBody = { error: d.message, code: 'SKY_ERR_API_BAD_REQUEST' };
     if (d.field) body.field = d.field;
-    if (all.length > 1) {
-      body.error = `${all.length} problems in ${WHERE[e.validationContext ?? 'body'] ?? 'the request'}: ${all.map((x) => x.message).join('; ')}`;
+    if (n > 1) {
+      const more = n > MAX_LISTED ? `; and ${n - MAX_LISTED} more` : '';
+      body.error = `${n} problems in ${WHERE[e.validationContext ?? 'body'] ?? 'the request'}: ${all.map((x) => x.message).join('; ')}${more}`;
       body.fields = all.map((x) => ({ field: x.field ?? '', error: x.message }));
     }
     return { status: 400, body, internal: false };

@@ -96,6 +96,10 @@ describe('api: every validation rule of PUT /skydns/services/{uuid} is a 400 nam
     const e = expectError(res, 400, SHAPE) as { error: string; fields?: Array<{ field: string }> };
     assert.deepEqual(e.fields?.map((x) => x.field).sort(), ['Foo', 'Port', 'TTL']);
     assert.match(e.error, /^3 problems in the body: /);
+    const many = Object.fromEntries(Array.from({ length: 500 }, (_, i) => [`k${i}`, i]));
+    const m = expectError(await f.call({ method: 'PUT', url: '/skydns/services/v1', payload: body(many) }), 400, SHAPE, 'k0') as { error: string; fields?: unknown[] };
+    assert.equal(m.fields?.length, 20, 'the first 20 are listed');
+    assert.match(m.error, /^500 problems in the body: .*; and 480 more$/);
   });
 
   it('bodies that are not a JSON object are 400', async () => {

@@ -102,7 +102,7 @@ export const registerCommand: Command = {
   summary: 'register a service with a server\'s HTTP API',
   usage: [
     'skydns register --name NAME --version V --environment E --region R --host HOST --port PORT --ttl SECONDS',
-    '                [--uuid UUID] [--priority N] [--weight N] [--no-expire] [--keepalive] [--no-replace] [--api URL] [--secret S] [--json]',
+    '                       [--uuid UUID] [--priority N] [--weight N] [--no-expire] [--keepalive] [--no-replace] [--api URL] [--secret S] [--json]',
     '',
     '  required      --name, --version, --environment, --region, --host, --port, and --ttl (or --no-expire):',
     '                the service\'s DNS name is <uuid>.<host>.<region>.<version>.<name>.<environment>.<zone>',

@@ -130,7 +130,7 @@ export class RegistryHost {
   private async run(op: WriteOp, args: unknown[]): Promise<unknown> {
     const r = this.registry;
     switch (op) {
-      case 'put': return toWire(await r.put(args[0] as Service, args[1] as PutOptions | undefined));
+      case 'put': return toWire(await r.put(args[0] as Service, { replace: (args[1] as PutOptions | undefined)?.replace === true }));
       case 'refresh': return toWire(await r.refresh(args[0] as string, args[1] as number | undefined));
       case 'remove': return toWire(await r.remove(args[0] as string));
       case 'putCallback': return r.putCallback(args[0] as Callback);
