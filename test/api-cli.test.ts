@@ -166,7 +166,10 @@ describe('skydns register / ls with a secret', () => {
   it('without it: exit 1 with the 401; with --secret or $SKYDNS_SECRET: works', async () => {
     const no = await skydns(['ls', '--api', s.url]);
     assert.equal(no.code, 1);
-    assert.match(no.stderr, /HTTP 401 SKY_ERR_API_UNAUTHORIZED/);
+    assert.match(no.stderr, /HTTP 401 SKY_ERR_API_UNAUTHORIZED.*\n.*pass --secret or set \$SKYDNS_SECRET\n$/);
+    const reg = await skydns(['register', '--api', s.url, ...WEB1]);
+    assert.equal(reg.code, 1);
+    assert.match(reg.stderr, /^skydns register: HTTP 401 SKY_ERR_API_UNAUTHORIZED: cannot register web1: .*--secret or \$SKYDNS_SECRET/);
     assert.equal((await skydns(['register', '--api', s.url, '--secret', 'tok', ...WEB1])).code, 0);
     const ls = await skydns(['ls', '--api', s.url, '--json'], { SKYDNS_SECRET: 'tok' });
     assert.equal(ls.code, 0, ls.stderr);
