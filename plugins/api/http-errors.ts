@@ -55,7 +55,7 @@ interface FastifyishError {
 }
 
 /** Most problems one 400 lists. */
-const MAX_LISTED = 20;
+export const MAX_LISTED = 20;
 
 const WHERE: Record<string, string> = { body: 'the body', params: 'the path', querystring: 'the query string', headers: 'the headers' };
 
@@ -103,7 +103,7 @@ export function toHttpError(err: unknown, bodyLimit?: number): HttpError & { int
     const status = statusOf(err.code);
     const body: ErrorBody = { error: err.message, code: err.code };
     if (err.path) body.field = err.path;
-    if (err.problems && err.problems.length > 1) body.fields = err.problems.map((p) => ({ field: p.path, error: p.message }));
+    if (err.problems && err.problems.length > 1) body.fields = err.problems.slice(0, MAX_LISTED).map((p) => ({ field: p.path, error: p.message }));
     return { status, body, internal: status >= 500 && err.code !== 'SKY_ERR_REGISTRY_UNAVAILABLE' && err.code !== 'SKY_ERR_REGISTRY_CLOSED' };
   }
   const e = (err ?? {}) as FastifyishError;

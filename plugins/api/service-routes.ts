@@ -16,9 +16,10 @@
 import type { FastifyInstance } from 'fastify';
 import type { Clock } from '../../src/clock.js';
 import { SkyError } from '../../src/errors.js';
-import { isLabel } from '../../src/registry/names.js';
+import { isLabel, validateService } from '../../src/registry/names.js';
 import { parsePattern } from '../../src/registry/pattern.js';
 import { toJSON, type Registry, type Service, type ServiceJSON, type StoredService } from '../../src/registry/types.js';
+import { bodyProblems } from './body-problems.js';
 import { checkHeartbeatBody, type HeartbeatBody } from './heartbeat-body.js';
 import { canonicalKeys, countsJSON, uuidOf, errorResponses, heartbeatBody, putQuery, queryString, SERVICE_FIELDS, serviceBody, serviceJSON, uuidParams } from './schemas.js';
 
@@ -57,8 +58,13 @@ export function serviceRoutes(app: FastifyInstance, deps: RouteDeps): void {
   app.put<{ Params: { uuid: string }; Querystring: { replace?: 'true' | 'false' }; Body: ServiceBody }>('/skydns/services/:uuid', {
     schema: { ...one, querystring: putQuery, body: serviceBody },
     preValidation: async (req) => canonicalKeys(req.body, SERVICE_FIELDS),
+    attachValidation: true,
   }, async (req, reply) => {
     const { uuid } = req.params;
+    if (req.validationError) {
+      // Shape and values in one 400. The TTL bounds are the registry's (not known here): any TTL passes this check.
+      throw bodyProblems(req.validationError, req.body, (o) => validateService({ ...o, UUID: uuidOf(o.UUID as string | undefined, uuid) }, { ttlMin: 0, ttlMax: Number.MAX_SAFE_INTEGER, zone: '' }));
+    }
     const { Expires: _readOnly, ...body } = req.body;
     const svc = { ...body, UUID: uuidOf(body.UUID, uuid) } as Service;
     const stored = await registry.put(svc, { replace: req.query.replace === 'true' });
