@@ -1,6 +1,7 @@
 /**
  * Every error the API answers is JSON `{ "error": message, "code": "SKY_ERR_...",
- * "field"?: name }` with a status that follows from the code. Registry errors
+ * "field"?: name, "fields"?: [{ field, error }] }` (`fields` when several are
+ * wrong) with a status that follows from the code. Registry errors
  * keep their code; fastify's own (schema, body parsing, limits) are mapped here.
  */
 import { ERRORS, isSkyError, type ErrorCode } from '../../src/errors.js';
