@@ -197,7 +197,7 @@ export function validateService(input: unknown, opts: ValidationOptions = {}): S
     notWildcard(f, v);
     return v;
   };
-  // Every field is checked, in the order of the DNS name's labels, and all rejections reported together.
+  // Every field is checked (in SkyDNS 1's field order) and all rejections are reported together.
   const s: Service = {
     UUID: p.check(() => labelField('UUID'))!,
     Name: p.check(() => labelField('Name'))!,
@@ -222,10 +222,14 @@ export function validateService(input: unknown, opts: ValidationOptions = {}): S
 
   // Host and Version become one label each once their dots are replaced.
   const labels = labelsOf(s);
+  const asLabels = new Problems();
   for (const [f, field] of [['host', 'Host'], ['version', 'Version']] as const) {
     const n = Buffer.byteLength(labels[f]);
-    if (n > MAX_LABEL) invalid(field, `${field} becomes the DNS label "${labels[f].slice(0, 20)}…" of ${n} bytes; a label holds at most 63`);
+    asLabels.check(() => {
+      if (n > MAX_LABEL) invalid(field, `${field} becomes the DNS label "${labels[f].slice(0, 20)}…" of ${n} bytes; a label holds at most 63`);
+    });
   }
+  asLabels.throwIfAny();
   const zone = opts.zone ?? DEFAULT_ZONE;
   const total = wireLength(serviceLabels(s), zone);
   if (total > MAX_NAME) {
