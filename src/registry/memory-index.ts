@@ -221,14 +221,15 @@ export class MemoryIndex {
       const spelling = s.svc[raw];
       g.spellings.set(spelling, (g.spellings.get(spelling) ?? 0) + 1);
     }
-    const out: Record<string, number> = {};
+    const counts: Array<[string, number]> = [];
     for (const g of groups.values()) {
       let best = '';
       let most = 0;
       for (const [spelling, n] of g.spellings) if (n > most || (n === most && spelling < best)) [best, most] = [spelling, n];
-      out[best] = g.total;
+      counts.push([best, g.total]);
     }
-    return out;
+    // Keys in code-point order, as Go's encoding/json wrote SkyDNS 1's map (its tests compared the bytes).
+    return Object.fromEntries(counts.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
   }
 
   /**
