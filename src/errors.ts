@@ -54,11 +54,13 @@ export class SkyError extends Error {
   /** 1-based line in the Skyfile, when known. */
   readonly line: number | undefined;
   readonly column: number | undefined;
+  /** When one error reports several problems (every invalid field of a registration): each one. `path` is the first's. */
+  readonly problems: ReadonlyArray<{ path: string; message: string }> | undefined;
 
   constructor(
     code: ErrorCode,
     message: string,
-    opts: { path?: string; line?: number; column?: number; cause?: unknown } = {},
+    opts: { path?: string; line?: number; column?: number; cause?: unknown; problems?: ReadonlyArray<{ path: string; message: string }> } = {},
   ) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = 'SkyError';
@@ -66,6 +68,7 @@ export class SkyError extends Error {
     this.path = opts.path;
     this.line = opts.line;
     this.column = opts.column;
+    this.problems = opts.problems;
   }
 
   /** One line for a terminal: `SKY_ERR_X: message (at chain[2].forward.to, line 7)`. */

@@ -41,14 +41,39 @@ describe('skydns register / ls / rm', () => {
   after(() => s.srv.stop());
   const reg = () => s.srv.app.registryIfOpen!;
 
-  it('register stores the service and says so; a second one with the same UUID exits 1 with the 409', async () => {
+  it('register stores the service and says so; the same UUID again takes it over (a restarted service), with --no-replace exits 1 with the 409', async () => {
     const ok = await skydns(['register', '--api', s.url, ...WEB1]);
     assert.equal(ok.code, 0, ok.stderr);
     assert.match(ok.stdout, /^registered web1: web 1\.0\.1 production\/east at 10\.0\.0\.1:8080 \(TTL 300s, expires \S+Z\)\n$/);
     assert.equal(reg().get('web1')?.Port, 8080);
-    const dup = await skydns(['register', '--api', s.url, ...WEB1]);
+    const dup = await skydns(['register', '--api', s.url, '--no-replace', ...WEB1, '--port', '8081']);
     assert.equal(dup.code, 1);
-    assert.match(dup.stderr, /HTTP 409 SKY_ERR_REGISTRY_EXISTS: .*web1.*\(field UUID\)/);
+    assert.match(dup.stderr, /HTTP 409 SKY_ERR_REGISTRY_EXISTS: .*web1.*leave out --no-replace.*\(field UUID\)/);
+    assert.equal(reg().get('web1')?.Port, 8080);
+    const back = await skydns(['register', '--api', s.url, ...WEB1, '--port', '8081']);
+    assert.equal(back.code, 0, back.stderr);
+    assert.equal(reg().get('web1')?.Port, 8081, 'taken over at once');
+  });
+
+  it('register reports every missing flag in one usage error (exit 2), and --help shows them as required', async () => {
+    const r = await skydns(['register', '--api', s.url, '--name', 'api', '--host', '192.0.2.20', '--port', '9000', '--ttl', '300']);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /^skydns register: --version, --environment, --region are required\n/);
+    const bad = await skydns(['register', '--api', s.url, '--name', 'api', '--port', 'x', '--ttl', '5m']);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--version, --environment, --region, --host are required; --port must be a whole number, got "x"; --ttl must be a whole number, got "5m"/);
+    const help = await skydns(['register', '--help']);
+    assert.equal(help.code, 0, help.stderr);
+    const usageLine = (help.stdout + help.stderr).split('\n').find((l) => l.includes('skydns register --name'))!;
+    for (const f of ['--name NAME', '--version V', '--environment E', '--region R', '--host HOST', '--port PORT', '--ttl SECONDS']) {
+      assert.ok(usageLine.includes(f) && !usageLine.includes(`[${f}`), `${f} is shown as required: ${usageLine}`);
+    }
+  });
+
+  it('the server reports every invalid value in one error (exit 1), naming each field', async () => {
+    const r = await skydns(['register', '--api', s.url, '--uuid', 'bad', '--name', 'a.b', '--version', '1', '--environment', 'p', '--region', 'r', '--host', 'bad host', '--port', '0', '--ttl', '5']);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /HTTP 400 SKY_ERR_REGISTRY_INVALID: 3 fields are invalid: Name .*; Host .*; Port .* \(fields Name, Host, Port\)/);
   });
 
   it('register reports the server\'s validation error naming the field (exit 1), and usage errors (exit 2)', async () => {
@@ -56,8 +81,8 @@ describe('skydns register / ls / rm', () => {
     assert.equal(port0.code, 1);
     assert.match(port0.stderr, /HTTP 400 SKY_ERR_REGISTRY_INVALID: Port .*\(field Port\)/);
     const noRegion = await skydns(['register', '--api', s.url, '--name', 'web', '--version', '1', '--environment', 'p', '--host', 'h', '--port', '1', '--ttl', '5']);
-    assert.equal(noRegion.code, 1);
-    assert.match(noRegion.stderr, /Region is required/);
+    assert.equal(noRegion.code, 2);
+    assert.match(noRegion.stderr, /--region is required/);
     for (const args of [['--name', 'web', '--port', '1', '--ttl', '5'], [...WEB1, '--port', 'http'], [...WEB1, '--colour', 'red'], ['--api', 'not a url', ...WEB1]]) {
       const r = await skydns(['register', ...args]);
       assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
@@ -141,7 +166,10 @@ describe('skydns register / ls with a secret', () => {
   it('without it: exit 1 with the 401; with --secret or $SKYDNS_SECRET: works', async () => {
     const no = await skydns(['ls', '--api', s.url]);
     assert.equal(no.code, 1);
-    assert.match(no.stderr, /HTTP 401 SKY_ERR_API_UNAUTHORIZED/);
+    assert.match(no.stderr, /HTTP 401 SKY_ERR_API_UNAUTHORIZED.*\n.*pass --secret or set \$SKYDNS_SECRET\n$/);
+    const reg = await skydns(['register', '--api', s.url, ...WEB1]);
+    assert.equal(reg.code, 1);
+    assert.match(reg.stderr, /^skydns register: HTTP 401 SKY_ERR_API_UNAUTHORIZED: cannot register web1: .*--secret or \$SKYDNS_SECRET/);
     assert.equal((await skydns(['register', '--api', s.url, '--secret', 'tok', ...WEB1])).code, 0);
     const ls = await skydns(['ls', '--api', s.url, '--json'], { SKYDNS_SECRET: 'tok' });
     assert.equal(ls.code, 0, ls.stderr);

@@ -45,6 +45,14 @@ describe('api over HTTP: the plain client functions', () => {
   after(() => s.srv.stop());
   const o = { secret: 'tok' };
 
+  it('register() without the secret rejects with the 401, saying to pass it', async () => {
+    await assert.rejects(register(s.url, svc({ UUID: 'ns' }), { clock: new ManualClock() }), (e) => {
+      assert.ok(isSkyApiError(e, 401));
+      assert.match(e.message, /^cannot register ns: .*pass `secret`/);
+      return true;
+    });
+  });
+
   it('put, get, heartbeat, query, counts, remove', async () => {
     const put = await putService(s.url, svc(), o);
     assert.equal(put.Expires, new Date(clock.now() + 30_000).toISOString());
@@ -160,6 +168,24 @@ describe('api over HTTP: register() keeps a service alive', () => {
     await reg.close();
   });
 
+  it('register() takes over its own UUID at once (a restarted service); replace: false gets the 409, saying how to take it over', async () => {
+    const clientClock = new ManualClock(clock.now());
+    const crashed = await register(s.url, svc({ UUID: 'rs', Host: '10.0.0.1', TTL: 300 }), { clock: clientClock });
+    // The process "crashes": no close(), the record stays live for 300 s.
+    await assert.rejects(register(s.url, svc({ UUID: 'rs', Host: '10.0.0.2' }), { clock: clientClock, replace: false }), (e) => {
+      assert.ok(isSkyApiError(e, 409));
+      assert.equal(e.code, 'SKY_ERR_REGISTRY_EXISTS');
+      assert.match(e.message, /^cannot register rs: .*replace: true/);
+      return true;
+    });
+    const back = await register(s.url, svc({ UUID: 'rs', Host: '10.0.0.2' }), { clock: clientClock });
+    assert.equal(s.srv.app.registryIfOpen!.get('rs')?.Host, '10.0.0.2');
+    assert.equal(back.current?.TTL, 30);
+    await back.close();
+    void crashed; // its heartbeats would now take the new record's place too: a crashed process sends none
+    assert.equal(s.srv.app.registryIfOpen!.get('rs'), undefined);
+  });
+
   it('register() rejects when the first PUT is refused', async () => {
     await assert.rejects(register(s.url, svc({ UUID: 'bad', Port: 70000 })), (e) => isSkyApiError(e, 400) && e.path === 'Port');
     await assert.rejects(register(s.url, svc({ UUID: 'hf' }), { heartbeatFraction: 0 }), TypeError);
@@ -203,6 +229,46 @@ describe('api over HTTP: callbacks end to end', () => {
     await s.srv.app.registryIfOpen!.flush();
     await s.plugin.callbacks!.idle();
     assert.deepEqual(received.map((r) => r.body.UUID), ['gone', 'short']);
+  });
+});
+
+describe('api over HTTP: SkyDNS 1 clients and common HTTP libraries', () => {
+  const clock = new ManualClock();
+  let s: Awaited<ReturnType<typeof boot>>;
+  before(async () => {
+    s = await boot(clock);
+  });
+  after(() => s.srv.stop());
+
+  /** One raw request on its own connection: the status line's code and the parsed JSON body. */
+  async function send(method: string, path: string, headers: string, body = ''): Promise<[number, Record<string, unknown>]> {
+    const r = await raw(s.url, `${method} ${path} HTTP/1.1\r\nHost: a\r\nConnection: close\r\n${headers}\r\n${body}`, false);
+    const m = /^HTTP\/1\.1 (\d{3}) [^]*?\r\n\r\n([^]*)$/.exec(r);
+    assert.ok(m, JSON.stringify(r.slice(0, 300)));
+    return [Number(m[1]), m[2] ? (JSON.parse(m[2]) as Record<string, unknown>) : {}];
+  }
+
+  it('PUT of the whole Go struct, PATCH of the whole document, regions in the registered spelling', async () => {
+    // Byte for byte what SkyDNS 1's client.Add sends (json.NewEncoder: every field, a trailing newline, no Content-Type).
+    const go = '{"UUID":"","Name":"TestService","Version":"1.0.0","Environment":"Production","Region":"Test","Host":"localhost","Port":9000,"TTL":4,"Expires":"0001-01-01T00:00:00Z","NoExpire":false}\n';
+    const [put] = await send('PUT', '/skydns/services/123', `Content-Length: ${go.length}\r\n`, go);
+    assert.equal(put, 201);
+    const doc = go.replace('"TTL":4', '"TTL":25');
+    const [patch, patched] = await send('PATCH', '/skydns/services/123', `Content-Length: ${doc.length}\r\n`, doc);
+    assert.equal(patch, 200);
+    assert.equal(patched.TTL, 25);
+    assert.deepEqual(await environments(s.url), { Production: 1 });
+    assert.deepEqual(await regions(s.url), { Test: 1 });
+  });
+
+  it('Content-Type: application/json with an empty body (Content-Length: 0 or an empty chunked body) is no body', async () => {
+    await putService(s.url, svc({ UUID: 'e1' }));
+    const json = 'Content-Type: application/json\r\n';
+    assert.equal((await send('GET', '/skydns/services/e1', `${json}Content-Length: 0\r\n`))[0], 200);
+    assert.equal((await send('PATCH', '/skydns/services/e1', `${json}Content-Length: 0\r\n`))[0], 200);
+    assert.equal((await send('PATCH', '/skydns/services/e1', `${json}Transfer-Encoding: chunked\r\n`, '0\r\n\r\n'))[0], 200);
+    assert.equal((await send('DELETE', '/skydns/services/e1', `${json}Transfer-Encoding: chunked\r\n`, '0\r\n\r\n'))[0], 200);
+    assert.equal(s.srv.app.registryIfOpen!.get('e1'), undefined);
   });
 });
 

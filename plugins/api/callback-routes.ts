@@ -16,6 +16,7 @@ import { SkyError, isSkyError } from '../../src/errors.js';
 import { checkReplyAllowed } from '../../src/registry/callbacks.js';
 import { uuidKey, validateCallback } from '../../src/registry/names.js';
 import type { Callback, Registry } from '../../src/registry/types.js';
+import { bodyProblems } from './body-problems.js';
 import { CALLBACK_FIELDS, uuidOf, callbackBody, callbackJSON, canonicalKeys, errorResponses, uuidParams } from './schemas.js';
 
 type CallbackBody = Partial<Callback>;
@@ -37,8 +38,10 @@ export function callbackRoutes(app: FastifyInstance, deps: { registry: Registry;
   app.put<{ Params: { uuid: string }; Body: CallbackBody }>('/skydns/callbacks/:uuid', {
     schema: { ...one, body: callbackBody },
     preValidation: async (req) => canonicalKeys(req.body, CALLBACK_FIELDS),
+    attachValidation: true,
   }, async (req, reply) => {
     const { uuid } = req.params;
+    if (req.validationError) throw bodyProblems(req.validationError, req.body, (o) => validateCallback({ ...o, UUID: uuidOf(o.UUID as string | undefined, uuid) }));
     const body = req.body;
     const input = validateCallback({ ...body, UUID: uuidOf(body.UUID, uuid) });
     checkReply(input.Reply, allowNetworks);

@@ -1,6 +1,7 @@
 /**
  * Every error the API answers is JSON `{ "error": message, "code": "SKY_ERR_...",
- * "field"?: name }` with a status that follows from the code. Registry errors
+ * "field"?: name, "fields"?: [{ field, error }] }` (`fields` when several are
+ * wrong) with a status that follows from the code. Registry errors
  * keep their code; fastify's own (schema, body parsing, limits) are mapped here.
  */
 import { ERRORS, isSkyError, type ErrorCode } from '../../src/errors.js';
@@ -9,6 +10,8 @@ export interface ErrorBody {
   error: string;
   code: string;
   field?: string;
+  /** When several fields are wrong: each with its own message (`error` lists them all, `field` is the first). */
+  fields?: Array<{ field: string; error: string }>;
 }
 
 export interface HttpError {
@@ -52,6 +55,9 @@ interface FastifyishError {
   validationContext?: string;
 }
 
+/** Most problems one 400 lists. */
+export const MAX_LISTED = 20;
+
 const WHERE: Record<string, string> = { body: 'the body', params: 'the path', querystring: 'the query string', headers: 'the headers' };
 
 /** One ajv error as a sentence that starts with the field it is about. */
@@ -66,6 +72,10 @@ export function describeValidation(v: AjvError, context = 'body'): { message: st
     case 'additionalProperties': {
       const field = String(v.params.additionalProperty);
       return { field, message: `unknown field ${JSON.stringify(field)} in ${where}` };
+    }
+    case 'enum': {
+      const allowed = ((v.params.allowedValues as unknown[] | undefined) ?? []).map((a) => JSON.stringify(a)).join(' or ');
+      return { field: path || undefined, message: `${path || where} must be ${allowed}` };
     }
     case 'type': {
       if (path === '') return { message: `${where} must be a JSON ${String(v.params.type)}` };
@@ -94,13 +104,23 @@ export function toHttpError(err: unknown, bodyLimit?: number): HttpError & { int
     const status = statusOf(err.code);
     const body: ErrorBody = { error: err.message, code: err.code };
     if (err.path) body.field = err.path;
+    if (err.problems && err.problems.length > 1) body.fields = err.problems.slice(0, MAX_LISTED).map((p) => ({ field: p.path, error: p.message }));
     return { status, body, internal: status >= 500 && err.code !== 'SKY_ERR_REGISTRY_UNAVAILABLE' && err.code !== 'SKY_ERR_REGISTRY_CLOSED' };
   }
   const e = (err ?? {}) as FastifyishError;
   if (Array.isArray(e.validation) && e.validation.length > 0) {
-    const d = describeValidation(e.validation[0]!, e.validationContext);
+    // ajv runs with allErrors: one answer names every field that is wrong (the first
+    // MAX_LISTED of them: a body of thousands of unknown keys gets a short answer).
+    const n = e.validation.length;
+    const all = e.validation.slice(0, MAX_LISTED).map((v) => describeValidation(v, e.validationContext));
+    const d = all[0]!;
     const body: ErrorBody = { error: d.message, code: 'SKY_ERR_API_BAD_REQUEST' };
     if (d.field) body.field = d.field;
+    if (n > 1) {
+      const more = n > MAX_LISTED ? `; and ${n - MAX_LISTED} more` : '';
+      body.error = `${n} problems in ${WHERE[e.validationContext ?? 'body'] ?? 'the request'}: ${all.map((x) => x.message).join('; ')}${more}`;
+      body.fields = all.map((x) => ({ field: x.field ?? '', error: x.message }));
+    }
     return { status: 400, body, internal: false };
   }
   if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {

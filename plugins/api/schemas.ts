@@ -10,17 +10,25 @@ import { uuidKey } from '../../src/registry/names.js';
 
 const label = { type: 'string', maxLength: 1024 } as const;
 
-/** The UUID of a PUT: the path's, unless the body repeats it (then they must agree, case-insensitively). */
+/**
+ * The UUID of a PUT: the path's, unless the body repeats it (then they must
+ * agree, case-insensitively). An empty one is not given: SkyDNS 1's Go client
+ * marshals its whole struct, `"UUID":""` included, and SkyDNS 1 took the path's.
+ */
 export function uuidOf(bodyUuid: string | undefined, pathUuid: string): string {
-  if (bodyUuid === undefined) return pathUuid;
+  if (bodyUuid === undefined || bodyUuid === '') return pathUuid;
   if (uuidKey(bodyUuid) !== uuidKey(pathUuid)) {
     throw new SkyError('SKY_ERR_REGISTRY_INVALID', `UUID in the body (${JSON.stringify(bodyUuid)}) differs from the UUID in the path (${JSON.stringify(pathUuid)})`, { path: 'UUID' });
   }
   return bodyUuid;
 }
 
-/** Field names of a registration, in SkyDNS 1 spelling. */
-export const SERVICE_FIELDS = ['UUID', 'Name', 'Version', 'Environment', 'Region', 'Host', 'Port', 'TTL', 'Priority', 'Weight', 'NoExpire'] as const;
+/**
+ * Field names of a registration, in SkyDNS 1 spelling: SkyDNS 1's msg.Service
+ * as its Go client marshals it (`Callback` is `json:"-"` there, never sent),
+ * plus Priority and Weight. `Expires` is read-only: accepted and ignored.
+ */
+export const SERVICE_FIELDS = ['UUID', 'Name', 'Version', 'Environment', 'Region', 'Host', 'Port', 'TTL', 'Expires', 'NoExpire', 'Priority', 'Weight'] as const;
 export const CALLBACK_FIELDS = ['UUID', 'Name', 'Version', 'Environment', 'Region', 'Host', 'Reply', 'Port'] as const;
 
 export const uuidParams = {
@@ -50,14 +58,23 @@ export const serviceBody = {
     Priority: { type: 'integer' },
     Weight: { type: 'integer' },
     NoExpire: { type: 'boolean' },
+    /** Read-only (the server computes it from TTL): accepted and ignored, as SkyDNS 1 did. */
+    Expires: { type: 'string', maxLength: 64 },
   },
 } as const;
 
-/** `PATCH /skydns/services/{uuid}`: the new TTL; `{}` keeps the registered one. */
-export const heartbeatBody = {
+/**
+ * `PATCH /skydns/services/{uuid}`: `{"TTL": n}`, `{}` or no body (the
+ * registered TTL), or the whole service document as SkyDNS 1's tests send it:
+ * only TTL is used; the other fields must not differ from the registered ones.
+ */
+export const heartbeatBody = serviceBody;
+
+/** `PUT /skydns/services/{uuid}?replace=true` takes over a live UUID at once. */
+export const putQuery = {
   type: 'object',
   additionalProperties: false,
-  properties: { TTL: { type: 'integer' } },
+  properties: { replace: { type: 'string', enum: ['true', 'false'] } },
 } as const;
 
 export const callbackBody = {
@@ -126,8 +143,13 @@ export const errorJSON = {
   properties: {
     error: { type: 'string' },
     code: { type: 'string' },
-    /** The offending field, when there is one. */
+    /** The offending field, when there is one (the first, when there are several). */
     field: { type: 'string' },
+    /** Every offending field with its own message, when there are several. */
+    fields: {
+      type: 'array',
+      items: { type: 'object', additionalProperties: false, required: ['field', 'error'], properties: { field: { type: 'string' }, error: { type: 'string' } } },
+    },
   },
 } as const;
 

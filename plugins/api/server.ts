@@ -51,7 +51,8 @@ export async function buildApi(o: ApiServerOptions): Promise<FastifyInstance> {
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     // No coercion ("80" is not a port) and no silent removal of unknown fields: both are 400s.
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: false } },
+    // allErrors: one 400 lists every field that is wrong, not the first only.
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: true } },
     // Requests the router or node's parser refuse get the same JSON errors as the rest.
     frameworkErrors: (err, _req, reply) => {
       const h = toHttpError(err, bodyLimit);
@@ -62,9 +63,13 @@ export async function buildApi(o: ApiServerOptions): Promise<FastifyInstance> {
 
   // SkyDNS 1 read any body as JSON; `curl -d` sends form-urlencoded, so that, text/plain
   // and a body without Content-Type are read as JSON too. Other media types: 415.
-  const json = app.getDefaultJsonParser('error', 'error');
-  app.removeContentTypeParser('text/plain');
-  app.addContentTypeParser(['application/x-www-form-urlencoded', 'text/plain'], { parseAs: 'string' }, json);
+  // An empty body is no body, whatever the Content-Type (many HTTP libraries send
+  // `application/json` on every request, DELETE and GET included): the route decides
+  // whether it needs one (PUT does: "the body must be a JSON object").
+  const strict = app.getDefaultJsonParser('error', 'error');
+  const json: typeof strict = (req, body, done) => (body.length === 0 ? done(null, undefined) : strict(req, body, done));
+  app.removeContentTypeParser(['application/json', 'text/plain']);
+  app.addContentTypeParser(['application/json', 'application/x-www-form-urlencoded', 'text/plain'], { parseAs: 'string' }, json);
   app.addContentTypeParser('*', { parseAs: 'string' }, (req, body, done) => {
     const type = req.headers['content-type'];
     if (type === undefined || type === '') return json(req, body.toString(), done);

@@ -119,14 +119,14 @@ describe('api: service routes', () => {
     expectError(await f.call({ method: 'GET', url: '/skydns/services/?other=1' }), 400, 'SKY_ERR_API_BAD_REQUEST', 'other');
   });
 
-  it('GET /skydns/regions/ and /skydns/environments/ count live services by label', async () => {
+  it('GET /skydns/regions/ and /skydns/environments/ count live services by label (case-insensitively, in a registered spelling)', async () => {
     await put('a', body({ Region: 'East' }));
     await put('b', body({ Region: 'east', Environment: 'staging' }));
     await put('c', body({ Region: 'west', TTL: 1 }));
-    assert.deepEqual((await f.call({ method: 'GET', url: '/skydns/regions/' })).json(), { east: 2, west: 1 });
+    assert.deepEqual((await f.call({ method: 'GET', url: '/skydns/regions/' })).json(), { East: 2, west: 1 });
     assert.deepEqual((await f.call({ method: 'GET', url: '/skydns/environments/' })).json(), { production: 2, staging: 1 });
     f.clock.advance(1000);
-    assert.deepEqual((await f.call({ method: 'GET', url: '/skydns/regions' })).json(), { east: 2 });
+    assert.deepEqual((await f.call({ method: 'GET', url: '/skydns/regions' })).json(), { East: 2 });
     await f.call({ method: 'DELETE', url: '/skydns/services/a' });
     await f.call({ method: 'DELETE', url: '/skydns/services/b' });
     assert.deepEqual((await f.call({ method: 'GET', url: '/skydns/environments' })).json(), {});

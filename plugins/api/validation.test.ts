@@ -82,6 +82,41 @@ describe('api: every validation rule of PUT /skydns/services/{uuid} is a 400 nam
     assert.equal((await f.call({ method: 'PUT', url: `/skydns/services/${uuid}`, payload: body() })).statusCode, 201);
   });
 
+  it('every missing or invalid value is in one 400: the message lists them all, `fields` names each, `field` the first', async () => {
+    const res = await f.call({ method: 'PUT', url: '/skydns/services/v1', payload: { Name: 'api', Host: '192.0.2.20', Port: 0, TTL: 300 } });
+    const e = expectError(res, 400, INVALID, 'Version') as { error: string; fields?: Array<{ field: string; error: string }> };
+    assert.deepEqual(e.fields?.map((x) => x.field), ['Version', 'Environment', 'Region', 'Port']);
+    for (const x of e.fields!) assert.ok(e.error.includes(x.error), `${e.error} lists ${x.error}`);
+    assert.match(e.error, /^4 fields are invalid: Version is required; Environment is required; Region is required; Port must be/);
+    assert.equal(f.registry.get('v1'), undefined);
+  });
+
+  it('every shape problem is in one 400 too (wrong types, unknown fields)', async () => {
+    const res = await f.call({ method: 'PUT', url: '/skydns/services/v1', payload: body({ Port: '80', TTL: '30', Foo: 1 }) });
+    const e = expectError(res, 400, SHAPE) as { error: string; fields?: Array<{ field: string }> };
+    assert.deepEqual(e.fields?.map((x) => x.field).sort(), ['Foo', 'Port', 'TTL']);
+    assert.match(e.error, /^3 problems in the body: /);
+    const many = Object.fromEntries(Array.from({ length: 500 }, (_, i) => [`k${i}`, i]));
+    const m = expectError(await f.call({ method: 'PUT', url: '/skydns/services/v1', payload: body(many) }), 400, SHAPE, 'k0') as { error: string; fields?: unknown[] };
+    assert.equal(m.fields?.length, 20, 'the first 20 are listed');
+    assert.match(m.error, /^500 problems in the body: .*; and 480 more$/);
+  });
+
+  it('shape and value problems together are one 400 too (the fields the schema flagged are not reported twice)', async () => {
+    const res = await f.call({ method: 'PUT', url: '/skydns/services/v1', payload: { Name: 'api', Host: '192.0.2.20', Port: '9000', TTL: 300, Colour: 'red' } });
+    const e = expectError(res, 400, SHAPE) as { error: string; field?: string; fields?: Array<{ field: string; error: string }> };
+    assert.deepEqual(e.fields?.map((x) => x.field).sort(), ['Colour', 'Environment', 'Port', 'Region', 'Version']);
+    assert.match(e.error, /^5 problems in the body: /);
+    assert.ok(!/Port is required/.test(e.error), e.error);
+    assert.equal(f.registry.get('v1'), undefined);
+    // A shape problem alone keeps its own message.
+    const one = expectError(await f.call({ method: 'PUT', url: '/skydns/services/v1', payload: body({ Port: '80' }) }), 400, SHAPE, 'Port');
+    assert.equal(one.error, 'Port must be of type integer');
+    // And callbacks alike.
+    const cb = expectError(await f.call({ method: 'PUT', url: '/skydns/callbacks/c1', payload: { Port: '1', Reply: 'bad host' } }), 400, SHAPE) as { fields?: Array<{ field: string }> };
+    assert.deepEqual(cb.fields?.map((x) => x.field).sort(), ['Name', 'Port', 'Reply']);
+  });
+
   it('bodies that are not a JSON object are 400', async () => {
     for (const payload of ['[]', '"x"', '42', 'null', '{"Name":', '']) {
       const res = await f.call({ method: 'PUT', url: '/skydns/services/v1', headers: { 'content-type': 'application/json' }, payload });

@@ -7,7 +7,6 @@
 import { randomUUID } from 'node:crypto';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { apiBase, isSkyApiError, queryServices, register, removeService, type ClientOptions } from '../client/index.js';
-import type { Clock } from '../clock.js';
 import { isSkyError, SkyError } from '../errors.js';
 import type { Service, ServiceJSON } from '../registry/types.js';
 import type { Command } from './main.js';
@@ -62,8 +61,10 @@ async function guarded(cmd: string, body: () => Promise<number>): Promise<number
     }
     if (isSkyApiError(e)) {
       const http = e.status ? `HTTP ${e.status} ` : '';
-      const field = e.path ? ` (field ${e.path})` : '';
+      const field = e.problems && e.problems.length > 1 ? ` (fields ${e.problems.map((p) => p.path).join(', ')})` : e.path ? ` (field ${e.path})` : '';
       process.stderr.write(`skydns ${cmd}: ${http}${e.code}: ${e.message}${field}\n`);
+      // register's own message says it (register() explains a refused first PUT).
+      if (e.status === 401 && cmd !== 'register') process.stderr.write(`skydns ${cmd}: the API requires its shared secret: pass --secret or set $SKYDNS_SECRET\n`);
       return 1;
     }
     throw e;
@@ -75,28 +76,52 @@ function describe(s: ServiceJSON): string {
   return `${s.UUID}: ${s.Name} ${s.Version} ${s.Environment}/${s.Region} at ${s.Host}:${s.Port} (${life})`;
 }
 
-/** A clock whose timers keep the process alive (the system clock's do not). */
-const refClock: Clock = {
-  now: () => Date.now(),
-  setTimeout(fn, ms) {
-    const t = setTimeout(fn, ms);
-    return { cancel: () => clearTimeout(t) };
-  },
-};
+/**
+ * The flags every registration needs: each field of the service's DNS name
+ * (`<uuid>.<host>.<region>.<version>.<name>.<environment>.<zone>`, UUID
+ * generated when absent) and the port. SkyDNS 1's server insisted only on Host
+ * and Port and stored an empty Region or Version as an empty DNS label, which
+ * no DNS name can hold (RFC 1035 §3.1); this server requires them (400), and
+ * the CLI says so up front, all at once.
+ */
+const REQUIRED = ['name', 'version', 'environment', 'region', 'host', 'port'] as const;
+
+/** Every usage problem of a `register` command line at once. */
+function registerProblems(v: Partial<Record<string, string | boolean>>): string[] {
+  const missing: string[] = REQUIRED.filter((f) => v[f] === undefined).map((f) => `--${f}`);
+  if (v.ttl === undefined && !v['no-expire']) missing.push('--ttl (or --no-expire)');
+  const out = missing.length ? [`${missing.join(', ')} ${missing.length === 1 ? 'is' : 'are'} required`] : [];
+  for (const f of ['port', 'ttl', 'priority', 'weight']) {
+    const x = v[f];
+    if (typeof x === 'string' && !/^\d+$/.test(x)) out.push(`--${f} must be a whole number, got ${JSON.stringify(x)}`);
+  }
+  return out;
+}
 
 export const registerCommand: Command = {
   summary: 'register a service with a server\'s HTTP API',
-  usage: 'skydns register --name NAME --host HOST --port PORT --ttl SECONDS [--uuid UUID] [--version V] [--environment E] [--region R] [--priority N] [--weight N] [--no-expire] [--keepalive] [--api URL] [--secret S] [--json]\n\n  --keepalive  stay running, heartbeat at a third of the TTL, deregister on Ctrl-C/SIGTERM\n  --uuid       default: a random UUID',
+  usage: [
+    'skydns register --name NAME --version V --environment E --region R --host HOST --port PORT --ttl SECONDS',
+    '                       [--uuid UUID] [--priority N] [--weight N] [--no-expire] [--keepalive] [--no-replace] [--api URL] [--secret S] [--json]',
+    '',
+    '  required      --name, --version, --environment, --region, --host, --port, and --ttl (or --no-expire):',
+    '                the service\'s DNS name is <uuid>.<host>.<region>.<version>.<name>.<environment>.<zone>',
+    '  --uuid        default: a random UUID',
+    '  --keepalive   stay running, heartbeat at a third of the TTL, deregister on Ctrl-C/SIGTERM',
+    '  --no-replace  refuse (409) when a live service holds the UUID; by default register takes it over',
+    '                at once (PUT ?replace=true), so a restarted service comes back under its UUID',
+  ].join('\n'),
   run: (args) => guarded('register', async () => {
     const { values: v } = parse(args, {
       ...common,
       uuid: { type: 'string' }, name: { type: 'string' }, version: { type: 'string' }, environment: { type: 'string' },
       region: { type: 'string' }, host: { type: 'string' }, port: { type: 'string' }, ttl: { type: 'string' },
       priority: { type: 'string' }, weight: { type: 'string' }, 'no-expire': { type: 'boolean' }, keepalive: { type: 'boolean' },
+      'no-replace': { type: 'boolean' },
     }, 0);
     const { base, o } = connection(v);
-    for (const f of ['name', 'host', 'port'] as const) if (v[f] === undefined) usage(`--${f} is required`);
-    if (v.ttl === undefined && !v['no-expire']) usage('--ttl is required (or --no-expire)');
+    const problems = registerProblems(v);
+    if (problems.length) usage(problems.join('; '));
     const svc = { UUID: v.uuid ?? randomUUID(), Name: v.name, Version: v.version, Environment: v.environment, Region: v.region, Host: v.host, Port: int('port', v.port), TTL: int('ttl', v.ttl) ?? 0 } as Service;
     const priority = int('priority', v.priority);
     const weight = int('weight', v.weight);
@@ -105,7 +130,8 @@ export const registerCommand: Command = {
     if (v['no-expire']) svc.NoExpire = true;
     const reg = await register(base, svc, {
       ...o,
-      clock: refClock,
+      replace: !v['no-replace'],
+      keepProcessAlive: true,
       onError: (e) => process.stderr.write(`skydns register: heartbeat failed: ${e.status ? `HTTP ${e.status} ` : ''}${e.code}: ${e.message}\n`),
     });
     // Signal handlers first: stdout to a pipe is written synchronously, so whoever reads the

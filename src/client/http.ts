@@ -20,7 +20,7 @@ export class SkyApiError extends SkyError {
   /** HTTP status; 0 when no answer came back. */
   readonly status: number;
 
-  constructor(status: number, code: ErrorCode, message: string, opts: { path?: string; cause?: unknown } = {}) {
+  constructor(status: number, code: ErrorCode, message: string, opts: { path?: string; cause?: unknown; problems?: ReadonlyArray<{ path: string; message: string }> } = {}) {
     super(code, message, opts);
     this.name = 'SkyApiError';
     this.status = status;
@@ -75,18 +75,26 @@ export async function apiRequest<T>(baseUrl: string, method: string, path: strin
     if (data === undefined && text !== '') throw new SkyApiError(res.status, 'SKY_ERR_API_HTTP', `${method} ${url}: answered ${res.status} with a body that is not JSON`);
     return data as T;
   }
-  const err = (data ?? {}) as { error?: unknown; code?: unknown; field?: unknown };
+  const err = (data ?? {}) as { error?: unknown; code?: unknown; field?: unknown; fields?: unknown };
   const message = typeof err.error === 'string' ? err.error : `${method} ${url}: HTTP ${res.status} ${res.statusText}`.trim();
-  const opts = typeof err.field === 'string' ? { path: err.field } : {};
+  const opts: { path?: string; problems?: Array<{ path: string; message: string }> } = typeof err.field === 'string' ? { path: err.field } : {};
+  if (Array.isArray(err.fields)) {
+    // Several invalid fields: each as `problems` (the message already lists them all).
+    opts.problems = (err.fields as Array<{ field?: unknown; error?: unknown }>).map((f) => ({ path: String(f.field ?? ''), message: String(f.error ?? '') }));
+  }
   throw new SkyApiError(res.status, knownCode(err.code) ? err.code : 'SKY_ERR_API_HTTP', message, opts);
 }
 
 const svcPath = (uuid: string): string => `/skydns/services/${encodeURIComponent(uuid)}`;
 const cbPath = (uuid: string): string => `/skydns/callbacks/${encodeURIComponent(uuid)}`;
 
-/** Registers a service (PUT); 409 when the UUID is taken. */
-export function putService(baseUrl: string, service: Service, o?: ClientOptions): Promise<ServiceJSON> {
-  return apiRequest(baseUrl, 'PUT', svcPath(service.UUID), service, o);
+/**
+ * Registers a service (PUT); 409 when the UUID is taken by a live service,
+ * unless `replace`: then the server takes the UUID over at once
+ * (`?replace=true`: a restarted service coming back before its old TTL ran out).
+ */
+export function putService(baseUrl: string, service: Service, o?: ClientOptions & { replace?: boolean }): Promise<ServiceJSON> {
+  return apiRequest(baseUrl, 'PUT', svcPath(service.UUID) + (o?.replace ? '?replace=true' : ''), service, o);
 }
 
 /** Heartbeat (PATCH): extends the service by `ttl` seconds (default: its registered TTL); 404 when gone. */

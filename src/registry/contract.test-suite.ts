@@ -58,6 +58,27 @@ export function registryContract(name: string, makeRegistry: (clock: ManualClock
       assert.equal(reg.list().length, 2);
     });
 
+    it('put with replace takes over a live UUID at once, announcing the old record\'s removal, then the put', async () => {
+      await reg.put(svc({ Host: '10.0.0.1', TTL: 300 }));
+      const s = await reg.put(svc({ UUID: 'U1', Host: '10.0.0.2', TTL: 30 }), { replace: true });
+      await reg.flush();
+      assert.equal(reg.get('u1'), s);
+      assert.equal(s.Host, '10.0.0.2');
+      assert.equal(s.expiresAt, clock.now() + 30_000);
+      assert.deepEqual(events.map((e) => `${e.kind}:${e.service.Host}`), ['put:10.0.0.1', 'remove:10.0.0.1', 'put:10.0.0.2']);
+      await reg.put(svc({ UUID: 'new' }), { replace: true });
+      assert.equal(reg.list().length, 2, 'replace registers a UUID nobody holds as usual');
+      await rejectsWith(reg.put(svc({ Port: 81 }), { replace: false }), 'SKY_ERR_REGISTRY_EXISTS', 'UUID');
+    });
+
+    it('countBy merges spellings case-insensitively under the most used one (a tie: the first in code-point order)', async () => {
+      await reg.put(svc({ UUID: 'a', Environment: 'production', Region: 'east' }));
+      await reg.put(svc({ UUID: 'b', Environment: 'Production', Region: 'East' }));
+      await reg.put(svc({ UUID: 'c', Environment: 'Production', Region: 'west' }));
+      assert.deepEqual(reg.countBy('environment'), { Production: 3 });
+      assert.deepEqual(reg.countBy('region'), { East: 2, west: 1 });
+    });
+
     it('replaces an expired record, announcing its expiry once', async () => {
       await reg.put(svc({ TTL: 5 }));
       clock.advance(5000);

@@ -23,7 +23,7 @@ import { GroupCommit } from './group-commit.js';
 import { MemoryIndex } from './memory-index.js';
 import { DEFAULT_TTL_MAX, DEFAULT_TTL_MIN, uuidKey, validateCallback, validateService, validateTtl, type ValidationOptions } from './names.js';
 import { Storage, type DiskService, type LogRecord } from './storage.js';
-import { storedService, type Callback, type Registry, type RegistryEvent, type RegistryEventKind, type Service, type ServicePattern, type StoredService } from './types.js';
+import { storedService, type Callback, type PutOptions, type Registry, type RegistryEvent, type RegistryEventKind, type Service, type ServicePattern, type StoredService } from './types.js';
 
 export interface EmbeddedOptions {
   /** Directory for the snapshot and the log (created if missing). */
@@ -139,13 +139,13 @@ export class EmbeddedRegistry implements Registry {
 
   // ---- writes ----
 
-  async put(s: Service): Promise<StoredService> {
+  async put(s: Service, opts: PutOptions = {}): Promise<StoredService> {
     const svc = validateService(s, this.vopts);
     this.writable();
     const now = this.clock.now();
     const key = uuidKey(svc.UUID);
     const cur = this.effective('s:' + key, this.index.getRaw(key)) as StoredService | undefined;
-    if (cur && cur.expiresAt > now) {
+    if (cur && cur.expiresAt > now && opts.replace !== true) {
       throw new SkyError('SKY_ERR_REGISTRY_EXISTS', `a service with UUID ${svc.UUID} is already registered`, { path: 'UUID' });
     }
     const rec = stored(svc, svc.NoExpire ? Infinity : now + svc.TTL * 1000);
@@ -260,9 +260,10 @@ export class EmbeddedRegistry implements Registry {
     const prev = this.index.getRaw(rec.UUID);
     this.index.set(rec);
     this._version++;
-    // A put may replace an expired record the sweeper has not removed yet: that
-    // record's removal still counts (callbacks fire for it exactly once).
-    if (kind === 'put' && prev) this.emit({ kind: 'expire', service: prev });
+    // A put may replace an expired record the sweeper has not removed yet, or
+    // (replace) a live one: that record's removal still counts (callbacks fire
+    // for it exactly once), as 'expire' or 'remove'.
+    if (kind === 'put' && prev) this.emit({ kind: prev.expiresAt > this.clock.now() ? 'remove' : 'expire', service: prev });
     this.emit({ kind, service: rec });
     this.schedule();
   }

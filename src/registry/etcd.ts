@@ -40,7 +40,7 @@ import type { MirrorStatus } from './metrics.js';
 import { ABSENT, casLoop, KeyedLock, type KeyState } from './etcd-txn.js';
 import { EtcdLeases } from './etcd-leases.js';
 import { DEFAULT_TTL_MAX, DEFAULT_TTL_MIN, validateCallback, validateService, validateTtl, type ValidationOptions } from './names.js';
-import { storedService, type Callback, type Registry, type RegistryEvent, type Service, type ServicePattern, type StoredService } from './types.js';
+import { storedService, type Callback, type PutOptions, type Registry, type RegistryEvent, type Service, type ServicePattern, type StoredService } from './types.js';
 
 export interface EtcdOptions {
   endpoints: string[];
@@ -171,7 +171,7 @@ export class EtcdRegistry implements Registry, CallbackLeadership, MirrorStatus 
 
   // ---- writes ----
 
-  async put(s: Service): Promise<StoredService> {
+  async put(s: Service, opts: PutOptions = {}): Promise<StoredService> {
     const svc = validateService(s, this.vopts);
     return this.write(serviceKey(this.keys, svc.UUID), async (key, m, leases) => {
       const now = this.o.clock.now();
@@ -183,7 +183,8 @@ export class EtcdRegistry implements Registry, CallbackLeadership, MirrorStatus 
         // The result: the lease of an expired record this registration replaces ('0' if none).
         const r = await casLoop<string>(this.client!, (p) => this.call(p, `register ${svc.UUID}`), key, this.guess(svc.UUID), async (cur) => {
           const d = cur.raw === undefined ? undefined : decodeService(cur.raw, this.o.zone);
-          if (d && d.rec.expiresAt > now) return { reject: new SkyError('SKY_ERR_REGISTRY_EXISTS', `a service with UUID ${svc.UUID} is already registered`, { path: 'UUID' }) };
+          // replace: the live record's lease is revoked below, like an expired one's.
+          if (d && d.rec.expiresAt > now && opts.replace !== true) return { reject: new SkyError('SKY_ERR_REGISTRY_EXISTS', `a service with UUID ${svc.UUID} is already registered`, { path: 'UUID' }) };
           if (!svc.NoExpire) lease ??= await leases.grant(svc.TTL, svc.UUID);
           return { ops: [{ request_put: { key: Buffer.from(key), value: Buffer.from(value), lease: lease ?? '0' } }], result: cur.lease, value };
         });

@@ -19,7 +19,7 @@
 import type { Logger } from '../logger.js';
 import type { Channel } from './ipc-channel.js';
 import { errorToWire, toWire, WRITE_OPS, type ToPrimary, type ToWorker, type WireState, type WriteOp } from './ipc-protocol.js';
-import type { Callback, Registry, RegistryEvent, Service } from './types.js';
+import type { Callback, PutOptions, Registry, RegistryEvent, Service } from './types.js';
 
 export interface RegistryHostOptions {
   logger: Logger;
@@ -130,7 +130,7 @@ export class RegistryHost {
   private async run(op: WriteOp, args: unknown[]): Promise<unknown> {
     const r = this.registry;
     switch (op) {
-      case 'put': return toWire(await r.put(args[0] as Service));
+      case 'put': return toWire(await r.put(args[0] as Service, { replace: (args[1] as PutOptions | undefined)?.replace === true }));
       case 'refresh': return toWire(await r.refresh(args[0] as string, args[1] as number | undefined));
       case 'remove': return toWire(await r.remove(args[0] as string));
       case 'putCallback': return r.putCallback(args[0] as Callback);

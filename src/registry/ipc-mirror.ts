@@ -30,7 +30,7 @@ import type { Channel } from './ipc-channel.js';
 import { errorFromWire, fromWire, type ToPrimary, type ToWorker, type WireState, type WriteOp } from './ipc-protocol.js';
 import { MemoryIndex } from './memory-index.js';
 import { uuidKey } from './names.js';
-import type { Callback, Registry, RegistryEvent, Service, ServicePattern, StoredService } from './types.js';
+import type { Callback, PutOptions, Registry, RegistryEvent, Service, ServicePattern, StoredService } from './types.js';
 
 export interface WorkerRegistryOptions {
   channel: Channel;
@@ -136,8 +136,8 @@ export class WorkerRegistry implements Registry, CallbackLeadership {
 
   // ---- writes: requests to the primary ----
 
-  async put(s: Service): Promise<StoredService> {
-    const w = fromWire((await this.request('put', [s])) as never);
+  async put(s: Service, opts?: PutOptions): Promise<StoredService> {
+    const w = fromWire((await this.request('put', opts?.replace ? [s, { replace: true }] : [s])) as never);
     return this.same(w);
   }
   async refresh(uuid: string, ttl?: number): Promise<StoredService> {

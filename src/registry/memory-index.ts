@@ -235,15 +235,35 @@ export class MemoryIndex {
     return undefined;
   }
 
-  /** Live records per region or environment label. An admin answer: a scan is fine. */
+  /**
+   * Live records per region or environment, merged case-insensitively (as DNS
+   * matches them) and keyed by the spelling services registered with, as SkyDNS
+   * 1 answered (`{"Production": 5}`). When spellings differ, the one most of
+   * the group's services use wins; on a tie, the one first in code-point order
+   * ("Production" before "production"), so every node of a cluster and every
+   * restart answer alike. An admin answer: a scan is fine.
+   */
   countBy(field: 'region' | 'environment', now: number): Record<string, number> {
-    const out: Record<string, number> = {};
+    const groups = new Map<string, { total: number; spellings: Map<string, number> }>();
+    const raw = field === 'region' ? 'Region' : 'Environment';
     for (const s of this.byKey.values()) {
       if (s.svc.expiresAt <= now) continue;
-      const v = s.labels[field];
-      out[v] = (out[v] ?? 0) + 1;
+      const key = s.labels[field];
+      let g = groups.get(key);
+      if (!g) groups.set(key, (g = { total: 0, spellings: new Map() }));
+      g.total++;
+      const spelling = s.svc[raw];
+      g.spellings.set(spelling, (g.spellings.get(spelling) ?? 0) + 1);
     }
-    return out;
+    const counts: Array<[string, number]> = [];
+    for (const g of groups.values()) {
+      let best = '';
+      let most = 0;
+      for (const [spelling, n] of g.spellings) if (n > most || (n === most && spelling < best)) [best, most] = [spelling, n];
+      counts.push([best, g.total]);
+    }
+    // Keys in code-point order, as Go's encoding/json wrote SkyDNS 1's map (its tests compared the bytes).
+    return Object.fromEntries(counts.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
   }
 
   /**

@@ -27,6 +27,20 @@ describe('names: validation', () => {
     }
   });
 
+  it('reports every missing or invalid field in one error: path is the first, problems each, the message all', () => {
+    assert.throws(() => validateService({ Name: 'a.b', Host: 'bad host', Port: 0, TTL: 0, Priority: -1 }), (e: unknown) => {
+      assert.ok(isSkyError(e, 'SKY_ERR_REGISTRY_INVALID'));
+      assert.deepEqual(e.problems?.map((p) => p.path), ['UUID', 'Name', 'Version', 'Environment', 'Region', 'Host', 'Port', 'TTL', 'Priority']);
+      assert.equal(e.path, 'UUID');
+      assert.match(e.message, /^9 fields are invalid: UUID is required; Name must be a single DNS label/);
+      return true;
+    });
+    assert.throws(() => validateService(svc({ Host: `${'h'.repeat(40)}.${'h'.repeat(40)}`, Version: `${'1'.repeat(40)}.${'2'.repeat(40)}` })), (e: unknown) =>
+      isSkyError(e) && e.problems?.map((p) => p.path).join() === 'Host,Version');
+    assert.throws(() => validateCallback({ Port: 0 }), (e: unknown) => isSkyError(e) && e.problems?.map((p) => p.path).join() === 'UUID,Name,Reply,Port');
+    assert.throws(() => validateService(svc({ Port: 0 })), (e: unknown) => isSkyError(e) && e.path === 'Port' && e.problems === undefined, 'one problem: the plain error');
+  });
+
   it('requires UUID, Name, Region, Environment to be single DNS labels', () => {
     for (const f of ['UUID', 'Name', 'Region', 'Environment'] as const) {
       invalidAt(() => validateService(svc({ [f]: 'a.b' })), f);

@@ -32,6 +32,34 @@ function invalid(path: string, message: string): never {
   throw new SkyError('SKY_ERR_REGISTRY_INVALID', message, { path });
 }
 
+/**
+ * Collects the rejections of independent field checks, so one error reports
+ * every missing or invalid field (`skydns register` without --version,
+ * --environment and --region hears about all three at once).
+ */
+class Problems {
+  private readonly list: SkyError[] = [];
+
+  /** Runs one field's check; a rejection is kept and `undefined` returned. */
+  check<T>(fn: () => T): T | undefined {
+    try {
+      return fn();
+    } catch (e) {
+      if (!(e instanceof SkyError)) throw e;
+      this.list.push(e);
+      return undefined;
+    }
+  }
+
+  /** Throws the one rejection as it is, or several as one error naming the first field. */
+  throwIfAny(): void {
+    if (this.list.length === 0) return;
+    if (this.list.length === 1) throw this.list[0]!;
+    const problems = this.list.map((e) => ({ path: e.path ?? '', message: e.message }));
+    throw new SkyError('SKY_ERR_REGISTRY_INVALID', `${this.list.length} fields are invalid: ${problems.map((p) => p.message).join('; ')}`, { path: problems[0]!.path, problems });
+  }
+}
+
 /** A single DNS label: 1–63 bytes of letters, digits, '-' and '_' (no dots). */
 export function isLabel(s: string): boolean {
   return LABEL_RE.test(s);
@@ -159,32 +187,49 @@ function asObject(input: unknown, what: string): Record<string, unknown> {
  */
 export function validateService(input: unknown, opts: ValidationOptions = {}): Service {
   const o = asObject(input, 'a service');
+  const p = new Problems();
   const noExpire = o.NoExpire;
-  if (noExpire !== undefined && typeof noExpire !== 'boolean') invalid('NoExpire', 'NoExpire must be a boolean');
-  const s: Service = {
-    UUID: label(o, 'UUID')!,
-    Name: label(o, 'Name')!,
-    Version: str(o, 'Version')!,
-    Environment: label(o, 'Environment')!,
-    Region: label(o, 'Region')!,
-    Host: host(o, 'Host')!,
-    Port: int(o, 'Port', 1, 65535, true)!,
-    TTL: noExpire === true && (o.TTL === undefined || o.TTL === 0) ? 0 : validateTtl(o.TTL, opts),
+  p.check(() => {
+    if (noExpire !== undefined && typeof noExpire !== 'boolean') invalid('NoExpire', 'NoExpire must be a boolean');
+  });
+  const labelField = (f: 'UUID' | 'Name' | 'Environment' | 'Region'): string => {
+    const v = label(o, f)!;
+    notWildcard(f, v);
+    return v;
   };
-  if (!VERSION_RE.test(s.Version)) invalid('Version', `Version may hold only letters, digits, '.', '-' and '_': ${JSON.stringify(s.Version)}`);
-  for (const f of ['UUID', 'Name', 'Environment', 'Region', 'Version'] as const) notWildcard(f, s[f]);
-  const priority = int(o, 'Priority', 0, 65535, false);
-  const weight = int(o, 'Weight', 0, 65535, false);
+  // Every field is checked (in SkyDNS 1's field order) and all rejections are reported together.
+  const s: Service = {
+    UUID: p.check(() => labelField('UUID'))!,
+    Name: p.check(() => labelField('Name'))!,
+    Version: p.check(() => {
+      const v = str(o, 'Version')!;
+      if (!VERSION_RE.test(v)) invalid('Version', `Version may hold only letters, digits, '.', '-' and '_': ${JSON.stringify(v)}`);
+      notWildcard('Version', v);
+      return v;
+    })!,
+    Environment: p.check(() => labelField('Environment'))!,
+    Region: p.check(() => labelField('Region'))!,
+    Host: p.check(() => host(o, 'Host'))!,
+    Port: p.check(() => int(o, 'Port', 1, 65535, true))!,
+    TTL: p.check(() => (noExpire === true && (o.TTL === undefined || o.TTL === 0) ? 0 : validateTtl(o.TTL, opts)))!,
+  };
+  const priority = p.check(() => int(o, 'Priority', 0, 65535, false));
+  const weight = p.check(() => int(o, 'Weight', 0, 65535, false));
+  p.throwIfAny();
   if (priority !== undefined) s.Priority = priority;
   if (weight !== undefined) s.Weight = weight;
   if (noExpire === true) s.NoExpire = true;
 
   // Host and Version become one label each once their dots are replaced.
   const labels = labelsOf(s);
+  const asLabels = new Problems();
   for (const [f, field] of [['host', 'Host'], ['version', 'Version']] as const) {
     const n = Buffer.byteLength(labels[f]);
-    if (n > MAX_LABEL) invalid(field, `${field} becomes the DNS label "${labels[f].slice(0, 20)}…" of ${n} bytes; a label holds at most 63`);
+    asLabels.check(() => {
+      if (n > MAX_LABEL) invalid(field, `${field} becomes the DNS label "${labels[f].slice(0, 20)}…" of ${n} bytes; a label holds at most 63`);
+    });
   }
+  asLabels.throwIfAny();
   const zone = opts.zone ?? DEFAULT_ZONE;
   const total = wireLength(serviceLabels(s), zone);
   if (total > MAX_NAME) {
@@ -201,22 +246,27 @@ export function validateService(input: unknown, opts: ValidationOptions = {}): S
  */
 export function validateCallback(input: unknown): Callback {
   const o = asObject(input, 'a callback');
+  const p = new Problems();
   const cb: Callback = {
-    UUID: label(o, 'UUID')!,
-    Name: label(o, 'Name')!,
-    Reply: host(o, 'Reply')!,
-    Port: int(o, 'Port', 1, 65535, true)!,
+    UUID: p.check(() => label(o, 'UUID'))!,
+    Name: p.check(() => label(o, 'Name'))!,
+    Reply: p.check(() => host(o, 'Reply'))!,
+    Port: p.check(() => int(o, 'Port', 1, 65535, true))!,
   };
   const filter = (f: 'Version' | 'Environment' | 'Region' | 'Host'): void => {
     const raw = o[f];
     if (typeof raw === 'string' && WILDCARDS.has(raw.toLowerCase())) return;
-    const v = f === 'Host' ? host(o, f, false) : f === 'Version' ? str(o, f, false) : label(o, f, false);
+    const v = p.check(() => {
+      const v = f === 'Host' ? host(o, f, false) : f === 'Version' ? str(o, f, false) : label(o, f, false);
+      if (f === 'Version' && v !== undefined && !VERSION_RE.test(v)) invalid('Version', `Version may hold only letters, digits, '.', '-' and '_'`);
+      return v;
+    });
     if (v !== undefined) cb[f] = v;
   };
   filter('Version');
   filter('Environment');
   filter('Region');
   filter('Host');
-  if (cb.Version !== undefined && !VERSION_RE.test(cb.Version)) invalid('Version', `Version may hold only letters, digits, '.', '-' and '_'`);
+  p.throwIfAny();
   return cb;
 }

@@ -103,8 +103,12 @@ export interface Registry {
   readonly version: number;
   /** Loads persisted state; call once before anything else. */
   start(): Promise<void>;
-  /** SKY_ERR_REGISTRY_EXISTS if a live service has this UUID; an expired one is replaced. */
-  put(s: Service): Promise<StoredService>;
+  /**
+   * SKY_ERR_REGISTRY_EXISTS if a live service has this UUID (an expired one is
+   * replaced), unless `replace`: then the live record is replaced at once, its
+   * removal announced ('remove') before the new 'put'.
+   */
+  put(s: Service, opts?: PutOptions): Promise<StoredService>;
   /** Extends expiry to now + ttl (default: the registered TTL). SKY_ERR_REGISTRY_NOT_FOUND if unknown/expired. */
   refresh(uuid: string, ttl?: number): Promise<StoredService>;
   /** SKY_ERR_REGISTRY_NOT_FOUND if unknown/expired. Resolves to the removed record. */
@@ -114,7 +118,11 @@ export interface Registry {
   /** One live service matching `p`, or undefined: `query(p)[0]` without building the list (existence tests). */
   first(p: ServicePattern): StoredService | undefined;
   list(): StoredService[];
-  /** Live services per region or environment (lowercased label → count). */
+  /**
+   * Live services per region or environment, merged case-insensitively, each
+   * under the spelling most of its services registered with (on a tie, the
+   * one first in code-point order): `{"Production": 5}`.
+   */
   countBy(field: 'region' | 'environment'): Record<string, number>;
   /** Creates or replaces the callback with this UUID. */
   putCallback(cb: Callback): Promise<Callback>;
@@ -127,6 +135,11 @@ export interface Registry {
   flush(): Promise<void>;
   ready(): boolean;
   close(): Promise<void>;
+}
+
+export interface PutOptions {
+  /** Take over a live registration of the same UUID (a restarted service). */
+  replace?: boolean;
 }
 
 /** The API's JSON shape of a service (responses and callback bodies). */
