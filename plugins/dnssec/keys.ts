@@ -5,7 +5,7 @@
  * against each other and against their file name: a key that does not load
  * whole is an error naming the file, never a key that signs half the zone.
  */
-import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
+import { createECDH, createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
 import { Algorithm, DNSKEY_SEP, DNSKEY_ZONE, dnskeyRdata, keyTag, type DnskeyFields } from '../../src/dns/dnssec.js';
@@ -78,6 +78,11 @@ export function parsePrivateFile(text: string): Map<string, string> {
 
 const b64url = (b: Buffer): string => b.toString('base64url');
 
+function sized(b: Buffer, n: number, file: string): Buffer {
+  if (b.length !== n) fail('SKY_ERR_DNSSEC_KEY_FORMAT', file, `PrivateKey is ${b.length} bytes, not ${n}`);
+  return b;
+}
+
 function field(f: Map<string, string>, name: string, file: string): Buffer {
   const v = f.get(name);
   if (!v) fail('SKY_ERR_DNSSEC_KEY_FORMAT', file, `has no ${name} field`);
@@ -90,12 +95,33 @@ function privateKeyOf(algorithm: number, f: Map<string, string>, pub: Buffer, fi
   switch (algorithm) {
     case Algorithm.ECDSAP256SHA256:
       if (pub.length !== 64) fail('SKY_ERR_DNSSEC_KEY_FORMAT', file, `ECDSA P-256 public key is ${pub.length} bytes, not 64`);
-      jwk = { kty: 'EC', crv: 'P-256', d: b64url(field(f, 'PrivateKey', file)), x: b64url(pub.subarray(0, 32)), y: b64url(pub.subarray(32)) };
+      {
+        // The public point is derived from the private scalar, not taken from the .key file,
+        // so a .private of another pair is caught by the comparison in loadKey.
+        const d = sized(field(f, 'PrivateKey', file), 32, file);
+        let point: Buffer;
+        try {
+          const ecdh = createECDH('prime256v1');
+          ecdh.setPrivateKey(d);
+          point = ecdh.getPublicKey();
+        } catch (err) {
+          return fail('SKY_ERR_DNSSEC_KEY_FORMAT', file, `private key does not load: ${(err as Error).message}`);
+        }
+        jwk = { kty: 'EC', crv: 'P-256', d: b64url(d), x: b64url(point.subarray(1, 33)), y: b64url(point.subarray(33)) };
+      }
       break;
     case Algorithm.ED25519:
       if (pub.length !== 32) fail('SKY_ERR_DNSSEC_KEY_FORMAT', file, `Ed25519 public key is ${pub.length} bytes, not 32`);
-      jwk = { kty: 'OKP', crv: 'Ed25519', d: b64url(field(f, 'PrivateKey', file)), x: b64url(pub) };
-      break;
+      {
+        // PKCS#8 of the bare seed (RFC 8410): node derives the public key from it.
+        const seed = sized(field(f, 'PrivateKey', file), 32, file);
+        const der = Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), seed]);
+        try {
+          return createPrivateKey({ key: der, format: 'der', type: 'pkcs8' });
+        } catch (err) {
+          return fail('SKY_ERR_DNSSEC_KEY_FORMAT', file, `private key does not load: ${(err as Error).message}`);
+        }
+      }
     case Algorithm.RSASHA256: {
       const g = (n: string): string => b64url(field(f, n, file));
       jwk = { kty: 'RSA', n: g('Modulus'), e: g('PublicExponent'), d: g('PrivateExponent'), p: g('Prime1'), q: g('Prime2'), dp: g('Exponent1'), dq: g('Exponent2'), qi: g('Coefficient') };
