@@ -7,7 +7,6 @@ import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_proces
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import type { TestContext } from 'node:test';
 import { queryUdp } from '../src/testing/client.js';
 import { freePort } from '../src/testing/ports.js';
 
@@ -15,16 +14,6 @@ const run = promisify(execFile);
 
 export function installed(bin: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${bin}`]).status === 0;
-}
-
-/** Skips the test loudly when a tool is missing (fails instead under CI=true, where .ci/run installs it). */
-export function needTools(t: TestContext, ...bins: string[]): boolean {
-  const missing = bins.filter((b) => !installed(b));
-  if (missing.length === 0) return true;
-  if (process.env.CI === 'true') throw new Error(`${missing.join(', ')} not installed (CI installs bind9-utils, bind9-dnsutils and unbound)`);
-  console.error(`\n*** SKIPPED: ${missing.join(', ')} not installed; apt-get install bind9-utils bind9-dnsutils unbound ***\n`);
-  t.skip(`${missing.join(', ')} not installed`);
-  return false;
 }
 
 /** Runs dnssec-keygen in `dir`; returns the key's base name (`Kzone.+alg+tag`). */
