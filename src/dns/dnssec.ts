@@ -187,3 +187,33 @@ export function nsecRecord(owner: string, ttl: number, next: string, types: numb
 function packetName(name: string): string {
   return name.replace(/\\000/g, '\u0000');
 }
+
+function sigTime(t: number): string {
+  return new Date(t * 1000).toISOString().replace(/[-:T]/g, '').slice(0, 14);
+}
+
+function typeText(t: string): string {
+  return t.startsWith('UNKNOWN_') ? `TYPE${t.slice(8)}` : t;
+}
+
+function nameText(n: string): string {
+  const s = n.replace(/\u0000/g, '\\000');
+  return s === '' || s === '.' ? '.' : s.endsWith('.') ? s : `${s}.`;
+}
+
+/** Presentation form of RRSIG, DNSKEY, DS and NSEC RDATA (RFC 4034 §2.2, §3.2, §4.2, §5.3); undefined for other types. */
+export function dnssecRdataText(rr: RR): string | undefined {
+  const d = rr.data as Record<string, unknown>;
+  switch (rr.type.toUpperCase()) {
+    case 'RRSIG':
+      return `${typeText(String(d.typeCovered))} ${d.algorithm} ${d.labels} ${d.originalTTL} ${sigTime(d.expiration as number)} ${sigTime(d.inception as number)} ${d.keyTag} ${nameText(String(d.signersName))} ${(d.signature as Buffer).toString('base64')}`;
+    case 'DNSKEY':
+      return `${d.flags} 3 ${d.algorithm} ${(d.key as Buffer).toString('base64')}`;
+    case 'DS':
+      return `${d.keyTag} ${d.algorithm} ${d.digestType} ${(d.digest as Buffer).toString('hex').toUpperCase()}`;
+    case 'NSEC':
+      return `${nameText(String(d.nextDomain))} ${(d.rrtypes as string[]).map(typeText).join(' ')}`;
+    default:
+      return undefined;
+  }
+}
