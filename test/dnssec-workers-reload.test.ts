@@ -29,17 +29,22 @@ test('reload: a new key is read and served; a missing key fails the reload and t
   const dir = await mkdtemp(join(tmpdir(), 'skydns-dnssec-reload-'));
   await cp(testdata, dir, { recursive: true });
   const srv = await startServer(skyfile([KSK]), { baseDir: dir });
+  // The reloaded Skyfile, on the listener the test server bound.
+  const config = async (keys: string[]) => {
+    const c = await parseSkyfile(skyfile(keys), { baseDir: dir });
+    return { ...c, dns: { ...c.dns, listen: srv.config.dns.listen } };
+  };
   try {
     const keys = async (): Promise<number> => (await srv.udp('skydns.local', 'DNSKEY', DO)).answers!.filter((r) => r.type === 'DNSKEY').length;
     assert.equal(await keys(), 1);
-    await assert.rejects(srv.app.reload(await parseSkyfile(skyfile([KSK, 'Kskydns.local.+013+00007']), { baseDir: dir })), (e) => {
+    await assert.rejects(srv.app.reload(await config([KSK, 'Kskydns.local.+013+00007'])), (e) => {
       assert.ok(isSkyError(e, 'SKY_ERR_DNSSEC_KEY_READ'), String(e));
       assert.match((e as Error).message, /Kskydns\.local\.\+013\+00007\.key/);
       return true;
     });
     const soa = await srv.udp('skydns.local', 'SOA', DO);
     assert.deepEqual(soa.answers!.map((r) => r.type), ['SOA', 'RRSIG']);
-    await srv.app.reload(await parseSkyfile(skyfile([KSK, ZSK]), { baseDir: dir }));
+    await srv.app.reload(await config([KSK, ZSK]));
     assert.equal(await keys(), 2);
     const signed = await srv.udp('skydns.local', 'SOA', DO);
     assert.equal((signed.answers![1]!.data as { keyTag: number }).keyTag, 52120, 'the ZSK signs once there is a KSK/ZSK split');
