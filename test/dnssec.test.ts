@@ -64,6 +64,7 @@ for (const [label, algs] of [
       [`WeB.PrOdUcTiOn.${ZONE}`, 'SRV', /WeB\.PrOdUcTiOn\.skydns\.local\.\s+\d+\s+IN\s+SRV/],
       [`r1.${ZONE}`, 'A', /IN\s+A\s+10\.0\.0\.1/],
       [`nothing.${ZONE}`, 'A', /NSEC\s+\\000\.nothing\.skydns\.local\. RRSIG NSEC TYPE128/],
+      [`NoThInG.${ZONE}`, 'A', /NoThInG\.skydns\.local\.\s+\d+\s+IN\s+\\-A/],
       [`web.production.${ZONE}`, 'TXT', /NXRRSET/],
       [`web.production.${ZONE}`, 'MX', /NXRRSET/],
       // An empty non-terminal: NXDOMAIN on this branch (compact denial turns it into

@@ -64,3 +64,26 @@ test('setup: a key for another zone than `zones`, or a zone without a key, is re
   await assert.rejects(setupPlugin(dnssec, { zones: ['example.org'], keys: [KSK] }, { baseDir }), (e) => isSkyError(e, 'SKY_ERR_DNSSEC_KEY_MISMATCH'));
   await assert.rejects(setupPlugin(dnssec, { zones: ['skydns.local', 'example.org'], keys: [KSK] }, { baseDir }), (e) => isSkyError(e, 'SKY_ERR_DNSSEC_NO_KEY'));
 });
+
+test('a reply cut in the additional section keeps whole signed sets: never an A without its RRSIG', async () => {
+  const p = await plugin();
+  const reply: Message = {
+    rcode: 0,
+    flags: { aa: true },
+    answers: Array.from({ length: 6 }, (_, i) => ({ name: 'web.skydns.local', type: 'SRV', ttl: 30, data: { priority: 10, weight: 10, port: 80, target: `u${i}.skydns.local` } })),
+    additionals: Array.from({ length: 6 }, (_, i) => ({ name: `u${i}.skydns.local`, type: 'A', ttl: 30, data: `10.0.0.${i + 1}` })),
+  };
+  let splitWouldHappen = false;
+  for (let size = 512; size <= 1400; size += 9) {
+    const r = await runPlugin(p, { name: 'web.skydns.local', type: 'SRV', edns: { udpSize: size, do: true } }, () => ({ msg: reply }));
+    assert.equal(r.msg!.flags.tc, false, `size ${size}`);
+    assert.ok(r.wire!.length <= size);
+    const extra = r.msg!.additionals!;
+    const types = extra.map((x) => x.type).join(' ');
+    assert.match(types, /^(A RRSIG ?)*$/, `size ${size}: ${types}`);
+    // what the plain encoder would have sent: the same answers, the additional section cut anywhere
+    const naive = r.msg!.answers!.length === 7 && extra.length < 12;
+    if (naive && (size - r.wire!.length) > 40) splitWouldHappen = true;
+  }
+  assert.ok(splitWouldHappen, 'some size has room for an A but not its RRSIG');
+});

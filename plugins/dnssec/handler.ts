@@ -3,8 +3,9 @@
  * than IN and queries without DO pass through untouched (a DO=0 reply is byte
  * for byte the reply without this plugin), except DNSKEY at a zone's apex,
  * which this plugin answers itself (with its RRSIGs when DO=1). With DO=1 the
- * rest of the chain's reply is signed (sign-reply.ts); if signing fails the
- * query gets SERVFAIL from the server, never a half-signed reply.
+ * rest of the chain's reply is signed (sign-reply.ts) and encoded here, fitted
+ * to the client so that no RRset goes out without its RRSIGs (fit.ts); if
+ * signing fails the query gets SERVFAIL from the server, never a half-signed reply.
  */
 import { isPromise } from '../../src/chain.js';
 import { decodeMessage } from '../../src/dns/decode.js';
@@ -12,6 +13,7 @@ import { dnskeyRecord, TYPE_DNSKEY } from '../../src/dns/dnssec.js';
 import { isSubdomain } from '../../src/dns/names.js';
 import { Rcode, type Message } from '../../src/dns/types.js';
 import type { Next, Plugin, Reply, Request } from '../../src/plugin.js';
+import { encodeSigned } from './fit.js';
 import { signReply } from './sign-reply.js';
 import type { ZoneSigner } from './signer.js';
 
@@ -46,7 +48,7 @@ export class DnssecHandler implements Plugin {
 function signed(req: Request, signer: ZoneSigner, reply: Reply): Reply {
   if ('drop' in reply) return reply;
   const msg = 'wire' in reply ? messageOf(reply.wire) : reply.msg;
-  const out: Reply = { msg: signReply(msg, { qname: req.qname, name: req.name, qtype: req.qtype }, signer) };
+  const out: Reply = { wire: encodeSigned(req, signReply(msg, { qname: req.qname, name: req.name, qtype: req.qtype }, signer)) };
   if (reply.by !== undefined) out.by = reply.by;
   if (reply.depends) out.depends = reply.depends;
   return out;
