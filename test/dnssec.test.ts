@@ -143,6 +143,19 @@ describe('dnssec beside the other plugins', { skip: !tools && 'dnssec-keygen/del
     }
   });
 
+  it('an empty registry: the apex validates for every type (it is never a name that does not exist)', async () => {
+    const srv = await startServer(skyfile([`{ dnssec: { keys: ["${join(dir, key)}"] } }`, ...ZONE_PLUGINS]));
+    try {
+      for (const type of ['A', 'AAAA', 'SRV', 'TXT', 'SOA', 'NS', 'DNSKEY']) {
+        const out = await delv(srv.port, anchor, ZONE, ZONE, type);
+        assert.match(out, VALID, `${type}: ${out}`);
+        assert.doesNotMatch(out, /TYPE128/, `${type}: ${out}`);
+      }
+    } finally {
+      await srv.stop();
+    }
+  });
+
   for (const order of [['cache', 'dnssec'], ['dnssec', 'cache']]) {
     it(`${order.join(' before ')}: cached answers validate, and a registry change is never served under an old signature`, async () => {
       const entries = order.map((p) => (p === 'cache' ? '{ cache: { capacity: 100 } }' : `{ dnssec: { keys: ["${join(dir, key)}"] } }`));

@@ -30,9 +30,13 @@ export function signReply(msg: Message, q: Question, signer: ZoneSigner): Messag
   let authorities = msg.authorities ?? [];
   let rcode = msg.rcode;
   const apex = q.name === signer.zone;
-  if (msg.rcode === Rcode.NXDOMAIN) {
+  // The apex always exists (it holds the SOA): an NXDOMAIN for it is denied as NODATA.
+  if (msg.rcode === Rcode.NXDOMAIN && !apex) {
     rcode = Rcode.NOERROR;
     authorities = [...authorities, nxdomainNsec(q.qname, q.name, negativeTtl(authorities))];
+  } else if (apex && msg.rcode === Rcode.NXDOMAIN) {
+    rcode = Rcode.NOERROR;
+    authorities = [...authorities, nodataNsec(q.qname, q.name, q.qtype, true, negativeTtl(authorities))];
   } else if (answers.length === 0 && !authorities.some((r) => r.type === 'NS' && asciiLower(r.name) !== signer.zone)) {
     authorities = [...authorities, nodataNsec(q.qname, q.name, q.qtype, apex, negativeTtl(authorities))];
   }

@@ -118,3 +118,12 @@ test('positive answers: one TTL per RRset, RRSIG after each set, records outside
   const fail = { rcode: 2 };
   assert.equal(signReply(fail, { qname: 'x.skydns.local', name: 'x.skydns.local', qtype: 1 }, s), fail);
 });
+
+test('an NXDOMAIN for the apex itself is denied as NODATA (the apex exists)', async () => {
+  const s = new ZoneSigner('skydns.local', await keys(ZSK13), new ManualClock(), 100);
+  const out = signReply({ rcode: 3, authorities: [SOA] }, { qname: 'SkyDNS.local', name: 'skydns.local', qtype: 1 }, s);
+  assert.equal(out.rcode, 0);
+  const nsec = out.authorities!.find((r) => r.type === 'NSEC')!;
+  assert.ok(!(nsec.data as { rrtypes: string[] }).rrtypes.includes('UNKNOWN_128'));
+  assert.ok((nsec.data as { rrtypes: string[] }).rrtypes.includes('SOA'));
+});
