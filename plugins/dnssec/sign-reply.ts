@@ -30,11 +30,14 @@ export function signReply(msg: Message, q: Question, signer: ZoneSigner): Messag
   let authorities = msg.authorities ?? [];
   let rcode = msg.rcode;
   const apex = q.name === signer.zone;
-  // The apex always exists (it holds the SOA): an NXDOMAIN for it is denied as NODATA.
-  if (msg.rcode === Rcode.NXDOMAIN && !apex) {
+  // An NXDOMAIN after a CNAME (answers not empty) is the target's, outside the zone
+  // (RFC 6604): the CNAME is signed, the rcode left alone. The apex always exists (it
+  // holds the SOA): an NXDOMAIN for it is denied as NODATA.
+  const nx = msg.rcode === Rcode.NXDOMAIN && answers.length === 0;
+  if (nx && !apex) {
     rcode = Rcode.NOERROR;
     authorities = [...authorities, nxdomainNsec(q.qname, q.name, negativeTtl(authorities))];
-  } else if (apex && msg.rcode === Rcode.NXDOMAIN) {
+  } else if (nx && apex) {
     rcode = Rcode.NOERROR;
     authorities = [...authorities, nodataNsec(q.qname, q.name, q.qtype, true, negativeTtl(authorities))];
   } else if (answers.length === 0 && !authorities.some((r) => r.type === 'NS' && asciiLower(r.name) !== signer.zone)) {

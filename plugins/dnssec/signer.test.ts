@@ -127,3 +127,12 @@ test('an NXDOMAIN for the apex itself is denied as NODATA (the apex exists)', as
   assert.ok(!(nsec.data as { rrtypes: string[] }).rrtypes.includes('UNKNOWN_128'));
   assert.ok((nsec.data as { rrtypes: string[] }).rrtypes.includes('SOA'));
 });
+
+test('NXDOMAIN after a CNAME out of the zone is the target\'s: the CNAME is signed, no denial is made', async () => {
+  const s = new ZoneSigner('skydns.local', await keys(ZSK13), new ManualClock(), 100);
+  const cname: RR = { name: 'db.skydns.local', type: 'CNAME', ttl: 30, data: 'gone.example.org' };
+  const out = signReply({ rcode: 3, answers: [cname] }, { qname: 'db.skydns.local', name: 'db.skydns.local', qtype: 1 }, s);
+  assert.equal(out.rcode, 3);
+  assert.deepEqual(out.answers!.map((r) => r.type), ['CNAME', 'RRSIG']);
+  assert.equal(out.authorities!.length, 0);
+});
