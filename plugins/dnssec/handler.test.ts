@@ -6,6 +6,7 @@ import type { Message } from '../../src/dns/types.js';
 import type { Reply } from '../../src/plugin.js';
 import { runPlugin, setupPlugin } from '../../src/testing/harness.js';
 import { isSkyError } from '../../src/errors.js';
+import { Metrics } from '../../src/metrics.js';
 import dnssec from './index.js';
 
 const baseDir = fileURLToPath(new URL('../../../plugins/dnssec/testdata/', import.meta.url));
@@ -86,4 +87,14 @@ test('a reply cut in the additional section keeps whole signed sets: never an A 
     if (naive && (size - r.wire!.length) > 40) splitWouldHappen = true;
   }
   assert.ok(splitWouldHappen, 'some size has room for an A but not its RRSIG');
+});
+
+test('metrics: signatures made and signature cache hits', async () => {
+  const metrics = new Metrics();
+  const p = await setupPlugin(dnssec, { keys: [ZSK] }, { baseDir, metrics });
+  for (let i = 0; i < 3; i++) await runPlugin(p, { name: 'web.skydns.local', type: 'A', ...DO }, () => ({ msg: answer }));
+  const text = await metrics.scrape();
+  assert.match(text, /^skydns_dnssec_signatures_total 1$/m);
+  assert.match(text, /^skydns_dnssec_signature_cache_hits_total 2$/m);
+  assert.match(text, /^skydns_dnssec_signing_seconds_total \d/m);
 });

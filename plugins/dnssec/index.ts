@@ -4,7 +4,8 @@ import { definePlugin } from '../../src/plugin.js';
 import { DnssecHandler } from './handler.js';
 import { loadKey, type ZoneKey } from './keys.js';
 import { dnssecSchema, type DnssecOptions } from './options.js';
-import { ZoneSigner } from './signer.js';
+import { signerMetrics } from './metrics.js';
+import { DEFAULT_VALIDITY_S, ZoneSigner } from './signer.js';
 
 export { DnssecHandler } from './handler.js';
 export { loadKey, type ZoneKey } from './keys.js';
@@ -32,7 +33,8 @@ export default definePlugin<DnssecOptions>({
   schema: dnssecSchema,
   async setup(opts, ctx) {
     const byZone = await loadZoneKeys(opts, ctx.baseDir, `chain[${ctx.index}].dnssec`);
-    const signers = [...byZone].map(([zone, keys]) => new ZoneSigner(zone, keys, ctx.clock, opts.capacity));
+    const metrics = signerMetrics(ctx.metrics);
+    const signers = [...byZone].map(([zone, keys]) => new ZoneSigner(zone, keys, ctx.clock, opts.capacity, DEFAULT_VALIDITY_S, metrics));
     return new DnssecHandler(signers, opts.dnskey_ttl);
   },
 });

@@ -19,6 +19,7 @@ import { Algorithm, canonicalRdata, rrsigRecord, signatureLabels, signedData, ty
 import { asciiLower } from '../../src/dns/names.js';
 import { typeNumber, type RR } from '../../src/dns/types.js';
 import type { ZoneKey } from './keys.js';
+import type { SignerMetrics } from './metrics.js';
 
 export const INCEPTION_SKEW_S = 3600;
 export const DEFAULT_VALIDITY_S = 8 * 24 * 3600;
@@ -57,7 +58,7 @@ export class ZoneSigner {
   /** Keys for every other RRset (ZSKs; every key when there is no KSK/ZSK split). */
   readonly zoneSigning: ZoneKey[];
 
-  constructor(readonly zone: string, readonly keys: ZoneKey[], private readonly clock: Clock, capacity: number, readonly validity = DEFAULT_VALIDITY_S) {
+  constructor(readonly zone: string, readonly keys: ZoneKey[], private readonly clock: Clock, capacity: number, readonly validity = DEFAULT_VALIDITY_S, private readonly metrics?: SignerMetrics) {
     this.cache = lru<CachedSig>(capacity);
     const ksk = keys.filter((k) => k.ksk);
     const zsk = keys.filter((k) => !k.ksk);
@@ -84,7 +85,10 @@ export class ZoneSigner {
       const ck = `${key.tag}/${key.dnskey.algorithm}\0${content}`;
       let c = this.cache.get(ck);
       if (c && (now >= c.refreshAt || ttl > c.fields.originalTTL || now < c.fields.inception)) c = undefined;
-      if (c) this.stats.hits++;
+      if (c) {
+        this.stats.hits++;
+        this.metrics?.hit();
+      }
       else {
         c = this.make(key, first.name, type, classNum, rdatas, ttl, now);
         this.cache.set(ck, c);
@@ -107,8 +111,10 @@ export class ZoneSigner {
     };
     const t0 = performance.now();
     const signature = rawSign(key, signedData(fields, owner, classNum, rdatas));
-    this.stats.signMs += performance.now() - t0;
+    const ms = performance.now() - t0;
+    this.stats.signMs += ms;
     this.stats.signatures++;
+    this.metrics?.signed(ms);
     return { fields, signature, refreshAt: now + Math.floor((this.validity * 3) / 4) };
   }
 
