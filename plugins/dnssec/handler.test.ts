@@ -64,6 +64,9 @@ test('a reply that cannot be signed is an error (the server answers SERVFAIL), n
 test('setup: a key for another zone than `zones`, or a zone without a key, is refused', async () => {
   await assert.rejects(setupPlugin(dnssec, { zones: ['example.org'], keys: [KSK] }, { baseDir }), (e) => isSkyError(e, 'SKY_ERR_DNSSEC_KEY_MISMATCH'));
   await assert.rejects(setupPlugin(dnssec, { zones: ['skydns.local', 'example.org'], keys: [KSK] }, { baseDir }), (e) => isSkyError(e, 'SKY_ERR_DNSSEC_NO_KEY'));
+  // an ECDSA KSK and ZSK plus an Ed25519 ZSK: no Ed25519 key would sign the DNSKEY set
+  await assert.rejects(setupPlugin(dnssec, { keys: [KSK, ZSK, 'Kskydns.local.+015+03041'] }, { baseDir }), (e) => isSkyError(e, 'SKY_ERR_DNSSEC_NO_KEY'));
+  await setupPlugin(dnssec, { keys: ['Kskydns.local.+015+03041', 'Kskydns.local.+008+20143'] }, { baseDir });
 });
 
 test('a reply cut in the additional section keeps whole signed sets: never an A without its RRSIG', async () => {

@@ -24,6 +24,17 @@ export async function loadZoneKeys(opts: Pick<DnssecOptions, 'zones' | 'keys'>, 
   }
   for (const [z, list] of byZone) {
     if (list.length === 0) throw new SkyError('SKY_ERR_DNSSEC_NO_KEY', `zone ${z} is to be signed but none of the keys is for it`, { path: `${path}.keys` });
+    // RFC 4035 §2.2, RFC 6840 §5.11: every algorithm in the DNSKEY set signs every RRset, so
+    // with a KSK/ZSK split each algorithm needs a key on both sides.
+    const ksk = list.filter((k) => k.ksk);
+    const zsk = list.filter((k) => !k.ksk);
+    if (ksk.length && zsk.length) {
+      for (const alg of new Set(list.map((k) => k.dnskey.algorithm))) {
+        if (!ksk.some((k) => k.dnskey.algorithm === alg) || !zsk.some((k) => k.dnskey.algorithm === alg)) {
+          throw new SkyError('SKY_ERR_DNSSEC_NO_KEY', `zone ${z}: algorithm ${alg} has no ${ksk.some((k) => k.dnskey.algorithm === alg) ? 'ZSK' : 'KSK'} beside the other algorithms' KSK and ZSK; every algorithm must sign every RRset (RFC 6840 §5.11)`, { path: `${path}.keys` });
+        }
+      }
+    }
   }
   return byZone;
 }
