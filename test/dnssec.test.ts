@@ -5,7 +5,7 @@
  * plugin, truncation with signatures, and `cache` before or after `dnssec`.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -14,7 +14,6 @@ import { buildQuery, sendUdp } from '../src/testing/client.js';
 import { startServer, type TestServer } from '../src/testing/server.js';
 import { dsRecords } from '../plugins/dnssec/ds-command.js';
 import { delv, delvAnchor, installed, keygen } from './dnssec-tools.js';
-import { writeFile } from 'node:fs/promises';
 
 const ZONE = 'skydns.local';
 const VALID = /; (negative response, )?fully validated/;

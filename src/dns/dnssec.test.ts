@@ -22,6 +22,10 @@ test('canonical RDATA lowercases the names inside SRV, SOA, MX, CNAME but not TX
   assert.deepEqual(srv, Buffer.concat([Buffer.from([0, 10, 0, 50, 0, 80]), canonicalName('web1.example')]));
   const cname = canonicalRdata({ name: 'x', type: 'CNAME', ttl: 1, data: 'A.B' });
   assert.deepEqual(cname, canonicalName('a.b'));
+  const mx = canonicalRdata({ name: 'x', type: 'MX', ttl: 1, data: { preference: 5, exchange: 'Mail.X' } });
+  assert.deepEqual(mx, Buffer.concat([Buffer.from([0, 5]), canonicalName('mail.x')]));
+  const soa = canonicalRdata({ name: 'x', type: 'SOA', ttl: 1, data: { mname: 'NS.X', rname: 'Host.X', serial: 1, refresh: 2, retry: 3, expire: 4, minimum: 5 } });
+  assert.deepEqual(soa.subarray(0, 12), Buffer.concat([canonicalName('ns.x'), canonicalName('host.x')]).subarray(0, 12));
   const txt = canonicalRdata({ name: 'x', type: 'TXT', ttl: 1, data: ['Hi'] });
   assert.deepEqual(txt, Buffer.from('\x02Hi', 'latin1'));
   assert.deepEqual(canonicalRdata({ name: 'x', type: 'A', ttl: 1, data: '10.0.0.1' }), Buffer.from([10, 0, 0, 1]));
