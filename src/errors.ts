@@ -31,6 +31,12 @@ export const ERRORS = {
   SKY_ERR_FORWARD_UPSTREAM: 'a forward upstream is neither an IP address (host:port) nor a readable resolv.conf',
   SKY_ERR_FORWARD_RESOLV_CONF: 'a resolv.conf named as a forward upstream has no usable nameserver line',
   SKY_ERR_FORWARD_LOOP: 'a forward upstream is this server itself (a forwarding loop); it is not used',
+  // dnssec plugin: key files named in the Skyfile
+  SKY_ERR_DNSSEC_KEY_READ: 'a DNSSEC key file (.key or .private) could not be read',
+  SKY_ERR_DNSSEC_KEY_FORMAT: 'a DNSSEC key file is not in the BIND format dnssec-keygen writes',
+  SKY_ERR_DNSSEC_KEY_ALGORITHM: 'a DNSSEC key uses an algorithm SkyDNS does not sign with (8, 13 and 15 are supported)',
+  SKY_ERR_DNSSEC_KEY_MISMATCH: 'a DNSSEC key pair does not agree with itself, its file name or the zones signed',
+  SKY_ERR_DNSSEC_NO_KEY: 'a zone the dnssec plugin signs has no key, or no key of an algorithm for one of the roles (KSK, ZSK)',
   // HTTP API (api plugin, client, registry commands)
   SKY_ERR_API_BAD_REQUEST: 'an API request is malformed: not JSON, a wrong type, an unknown field, or a bad query',
   SKY_ERR_API_UNAUTHORIZED: 'an API request lacks the shared secret in its Authorization header',

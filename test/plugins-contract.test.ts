@@ -5,6 +5,9 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
+import { cp, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { Ajv } from 'ajv';
@@ -57,8 +60,17 @@ describe('every built-in plugin', () => {
         for (const ex of examples(readFileSync(readmePath, 'utf8'))) {
           const text = loopbackListeners(ex);
           await parseSkyfile(text, { baseDir: root });
-          const srv = await startServer(text);
-          await srv.stop();
+          // Files an example names (the dnssec plugin's key pairs) are in plugins/<name>/testdata/:
+          // the example boots in a temp copy of that folder, as if it were the Skyfile's.
+          const fixtures = `${root}plugins/${name}/testdata`;
+          const baseDir = existsSync(fixtures) ? await mkdtemp(join(tmpdir(), `skydns-${name}-example-`)) : undefined;
+          if (baseDir) await cp(fixtures, baseDir, { recursive: true });
+          try {
+            const srv = await startServer(text, baseDir ? { baseDir } : {});
+            await srv.stop();
+          } finally {
+            if (baseDir) await rm(baseDir, { recursive: true, force: true });
+          }
         }
       });
     });

@@ -48,9 +48,11 @@ export const pct = (sorted, p) => (sorted.length ? sorted[Math.min(sorted.length
 /**
  * One dnsperf run. `qps` set: open loop at that rate, with per-query latencies (-v) for
  * percentiles; otherwise closed loop (`clients` sockets, `outstanding` in flight).
+ * `dnssec`: queries with the DO bit (dnsperf -D).
  */
-export async function dnsperf({ port, file, seconds, clients = 4, outstanding = 50, qps, pid, maxRuns, timeout = 2, cpus }) {
+export async function dnsperf({ port, file, seconds, clients = 4, outstanding = 50, qps, pid, maxRuns, timeout = 2, cpus, dnssec = false }) {
   const args = ['-s', '127.0.0.1', '-p', String(port), '-d', file, '-e', '-c', String(clients), '-q', String(outstanding), '-t', String(timeout)];
+  if (dnssec) args.push('-D'); // DO bit: signed answers
   if (seconds) args.push('-l', String(seconds));
   if (maxRuns) args.push('-n', String(maxRuns));
   if (qps) args.push('-Q', String(qps), '-v');

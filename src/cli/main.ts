@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { isSkyError } from '../errors.js';
 import { checkCommand } from './check.js';
+import { dnssecCommand } from '../../plugins/dnssec/ds-command.js';
 import { lsCommand, registerCommand, rmCommand } from './registry-commands.js';
 import { serveCommand } from './serve.js';
 
@@ -20,6 +21,7 @@ const commands: Record<string, Command> = {
   register: registerCommand,
   ls: lsCommand,
   rm: rmCommand,
+  dnssec: dnssecCommand,
 };
 
 /** Registers a command (used by command modules that live beside their feature). */

@@ -2,6 +2,7 @@
  * Records in presentation format (RFC 1035 §5), as tests and logs show them:
  * `web.production.skydns.local. 30 IN SRV 10 50 8080 web1.example.`
  */
+import { dnssecRdataText } from './dnssec.js';
 import type { MxData, RR, SoaData, SrvData } from './types.js';
 
 export function fqdn(name: string): string {
@@ -40,9 +41,12 @@ export function rdataText(rr: RR): string {
     }
     case 'TXT':
       return txt(d);
-    default:
+    default: {
+      const dnssec = dnssecRdataText(rr);
+      if (dnssec !== undefined) return dnssec;
       if (Buffer.isBuffer(d)) return `\\# ${d.length}${d.length ? ' ' + d.toString('hex') : ''}`;
       return JSON.stringify(d);
+    }
   }
 }
 
