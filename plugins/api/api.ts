@@ -30,6 +30,8 @@ export interface ApiOptions {
   maxHeaderSize: number;
   /** Per-client limit on PUT and PATCH; none when absent. */
   rateLimit?: { perSecond: number; burst: number; maxClients: number };
+  /** The watch API (GET /skydns/watch). */
+  watch: { history: number; maxWatchers: number; keepaliveMs: number };
 }
 
 export class ApiPlugin implements Plugin {
@@ -74,6 +76,7 @@ export class ApiPlugin implements Plugin {
         bodyLimit: opts.bodyLimit,
         allowNetworks: opts.callbacks.allowNetworks,
         maxHeaderSize: opts.maxHeaderSize,
+        watch: opts.watch,
         ...(tls ? { tls } : {}),
         ...(opts.rateLimit ? { writeLimit: opts.rateLimit } : {}),
       });
