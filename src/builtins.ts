@@ -13,6 +13,7 @@ import metrics from '../plugins/metrics/index.js';
 import health from '../plugins/health/index.js';
 import acl from '../plugins/acl/index.js';
 import ratelimit from '../plugins/ratelimit/index.js';
+import catalog from '../plugins/catalog/index.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const builtins: Readonly<Record<string, PluginFactory<any>>> = Object.freeze({
@@ -26,4 +27,5 @@ export const builtins: Readonly<Record<string, PluginFactory<any>>> = Object.fre
   health,
   acl,
   ratelimit,
+  catalog,
 });
