@@ -30,7 +30,12 @@ if (files.length === 0) {
 }
 
 // Binaries some suites need. Outside CI a missing one makes those suites skip, loudly; in CI (CI=true) they must be there.
-const needs = { dig: 'DNS client tests with dig (apt-get install dnsutils)', etcd: 'etcd cluster tests (apt-get install etcd-server)' };
+const needs = {
+  dig: 'DNS client tests with dig (apt-get install dnsutils)',
+  etcd: 'etcd cluster tests (apt-get install etcd-server)',
+  // The catalog page in a real browser (test/catalog-browser.test.ts), driven by playwright-core.
+  chromium: 'catalog page browser test (apt-get install chromium)',
+};
 const missing = Object.entries(needs).filter(([bin]) => spawnSync('sh', ['-c', `command -v ${bin}`]).status !== 0);
 if (missing.length) {
   const bar = '!'.repeat(78);
