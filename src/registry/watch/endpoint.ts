@@ -102,6 +102,7 @@ export class WatchEndpoint {
       'x-skydns-index': this.log.cursor(),
     });
     res.socket?.setNoDelay(true);
+    res.on('error', () => undefined); // a reader that went away: 'close' below cleans up
     const sink: WatchSink = {
       write: (chunk) => res.write(chunk),
       onDrain: (fn) => res.once('drain', fn),
