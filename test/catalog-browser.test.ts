@@ -137,7 +137,8 @@ describe('catalog page in headless chromium', { skip }, () => {
     await row('api-1').waitFor({ state: 'detached' });
     assert.deepEqual(await page.locator('tr[data-uuid]').evaluateAll((rs) => rs.map((r) => r.getAttribute('data-uuid'))), ['web-2']);
     await filter.fill('a..b');
-    assert.equal(await filter.getAttribute('aria-invalid'), 'true');
+    await page.locator('#filter[aria-invalid="true"]').waitFor();
+    await page.locator('#services .empty', { hasText: 'not a valid DNS-style pattern' }).waitFor();
     await filter.fill('');
     await row('api-1').waitFor();
 

@@ -8,6 +8,8 @@ const ORDER = ['uuid', 'host', 'region', 'version', 'name', 'environment'];
 const ANY = new Set(['any', '*']);
 const services = new Map(); // UUID (lowercased) -> service JSON
 const openAnswers = new Set(); // "name.environment" of the open answer panels
+const answerCache = new Map(); // "name.environment" -> the last answer body, shown while asking again
+const answerAsked = new Map(); // "name.environment" -> when it was last asked (ms)
 let zone = 'skydns.local';
 let secretNeeded = false;
 let drawPending = false;
@@ -117,8 +119,8 @@ function serviceBox(env, name, list) {
   });
   const head = el('tr', {}, ...['UUID', 'Region', 'Version', 'Host', 'Port', 'TTL left', 'Action'].map((h) => el('th', { scope: 'col', text: h })));
   const details = el('details', { 'data-answers': key, open: openAnswers.has(key), ontoggle: (e) => {
-    if (e.target.open) { openAnswers.add(key); loadAnswers(key); } else openAnswers.delete(key);
-  } }, el('summary', { 'data-key': `ans-${key}`, text: 'What SkyDNS answers now' }), el('div', { class: 'answers', 'aria-live': 'polite', text: 'Asking…' }));
+    if (e.target.open) { openAnswers.add(key); loadAnswers(key, true); } else openAnswers.delete(key);
+  } }, el('summary', { 'data-key': `ans-${key}`, text: 'What SkyDNS answers now' }), el('div', { class: 'answers', 'aria-live': 'polite' }, ...answerNodes(answerCache.get(key))));
   return el('article', { class: 'service', 'aria-labelledby': `svc-${key}` },
     el('h3', { id: `svc-${key}`, text: `${name} (${list.length} instance${list.length === 1 ? '' : 's'})` }),
     el('ul', { class: 'names', 'aria-label': 'DNS names to query' },
@@ -128,22 +130,38 @@ function serviceBox(env, name, list) {
     details);
 }
 
-async function loadAnswers(key) {
-  const box = document.querySelector(`details[data-answers="${CSS.escape(key)}"] .answers`);
-  if (!box) return;
+function answerNodes(body) {
+  if (!body) return ['Asking…'];
+  const parts = [];
+  for (const q of body.queries) {
+    const lines = [...q.answers, ...q.additionals.map((a) => `${a}   ; additional`)];
+    parts.push(el('p', {}, el('strong', { text: `${q.type} ${q.name}` }), ` ${q.rcode}`), el('pre', { class: 'mono', text: lines.length ? lines.join('\n') : '(no records)' }));
+  }
+  return parts;
+}
+
+/** Asks the server what DNS answers for a service now (at most once a second per service while its panel is open). */
+async function loadAnswers(key, force) {
+  const last = answerAsked.get(key) || 0;
+  if (!force && Date.now() - last < 1000) {
+    if (!answerAsked.has(`${key}#later`)) {
+      answerAsked.set(`${key}#later`, 1);
+      setTimeout(() => { answerAsked.delete(`${key}#later`); if (openAnswers.has(key)) loadAnswers(key, true); }, 1000);
+    }
+    return;
+  }
+  answerAsked.set(key, Date.now());
+  const box = () => document.querySelector(`details[data-answers="${CSS.escape(key)}"] .answers`);
   try {
     const res = await fetch(`/catalog/answers?name=${encodeURIComponent(key)}`, { headers: { accept: 'application/json' } });
     const body = await res.json();
     if (!res.ok) throw new Error(body.error || `HTTP ${res.status}`);
-    const parts = [];
-    for (const q of body.queries) {
-      const lines = [...q.answers, ...q.additionals.map((a) => `${a}   ; additional`)];
-      parts.push(el('p', {}, el('strong', { text: `${q.type} ${q.name}` }), ` ${q.rcode}`), el('pre', { class: 'mono', text: lines.length ? lines.join('\n') : '(no records)' }));
-    }
-    const now = document.querySelector(`details[data-answers="${CSS.escape(key)}"] .answers`);
-    if (now) now.replaceChildren(...parts);
+    answerCache.set(key, body);
+    const now = box();
+    if (now) now.replaceChildren(...answerNodes(body));
   } catch (e) {
-    box.textContent = `Could not ask the DNS server: ${e.message}`;
+    const now = box();
+    if (now) now.textContent = `Could not ask the DNS server: ${e.message}`;
   }
 }
 
