@@ -4,6 +4,7 @@
  * streams are open.
  */
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { describe, it } from 'node:test';
 import { body, expectError, fixture } from './api-fixture.js';
 import { watchOf } from './watch-routes.js';
@@ -135,5 +136,42 @@ describe('api watch routes', () => {
     assert.deepEqual(((await answered.json()) as { events: unknown[] }).events, []);
     const tail = await events.next(1);
     assert.deepEqual(tail, [], 'the stream ended');
+  });
+
+  it('a reader that stops reading on a real socket is cut off once the history passes it; a reading watcher gets every change and the server keeps answering', async (t) => {
+    const f = await fixture({ watch: { history: 64 } });
+    try {
+      await f.app.listen({ host: '127.0.0.1', port: 0 });
+      const port = (f.app.server.address() as { port: number }).port;
+      const put = await f.call({ method: 'PUT', url: '/skydns/services/a', payload: body({ Host: `${'h'.repeat(55)}.example` }) });
+      assert.equal(put.statusCode, 201, put.body);
+      // The slow one: sends its request, then never reads (its socket is paused from the start).
+      const slow = net.connect({ host: '127.0.0.1', port });
+      slow.pause();
+      slow.write('GET /skydns/watch HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n');
+      const fast = await fetch(`http://127.0.0.1:${port}/skydns/watch`, { headers: { accept: 'text/event-stream' } });
+      const events = sse(fast);
+      await events.next(1);
+      const watch = watchOf(f.app)!;
+      while (watch.watchers < 2) await new Promise((r) => setImmediate(r));
+      let beats = 0;
+      let got = 0;
+      // Heartbeats until the server gives up on the slow reader (bounded: kernel buffers are finite).
+      while (watch.watchers === 2 && beats < 200_000) {
+        await f.registry.refresh('a');
+        beats++;
+        if (beats % 500 === 0) got += (await events.next(500)).length;
+      }
+      assert.equal(watch.watchers, 1, `the slow reader was cut off (after ${beats} changes)`);
+      t.diagnostic(`the slow reader was cut off after ${beats} changes (what the kernel's socket buffers held, plus the history of 64)`);
+      got += (await events.next(beats - got)).length;
+      assert.equal(got, beats, 'the reading watcher got every change');
+      const res = await f.call({ method: 'GET', url: '/skydns/services/a' });
+      assert.equal(res.statusCode, 200);
+      slow.destroy();
+      await events.cancel();
+    } finally {
+      await f.close();
+    }
   });
 });

@@ -112,6 +112,14 @@ export class ChangeLog {
   private append(type: WatchEventType, service: StoredService): void {
     const seq = ++this.seq;
     this.ring[seq % this.capacity] = { seq, type, service, labels: labelsOf(service) };
-    for (const fn of [...this.listeners]) fn();
+    let failure: unknown;
+    for (const fn of [...this.listeners]) {
+      try {
+        fn();
+      } catch (e) {
+        failure ??= e; // one watcher's failure must not starve the others
+      }
+    }
+    if (failure !== undefined) throw failure; // the registry logs it as a listener that threw
   }
 }
