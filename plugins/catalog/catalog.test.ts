@@ -88,4 +88,21 @@ describe('catalog plugin', () => {
     assert.equal(route.status, 404);
     assert.equal(((await route.json()) as { code: string }).code, 'SKY_ERR_API_ROUTE');
   });
+
+  it('counts its watchers and the api\'s apart in skydns_watch_watchers', async () => {
+    const scrape = async (): Promise<string> => srv.app.metrics.registry.metrics();
+    const ac = new AbortController();
+    const res = await fetch(`${base}/catalog/watch`, { headers: { accept: 'text/event-stream' }, signal: ac.signal });
+    const reader = res.body!.getReader();
+    await reader.read();
+    assert.match(await scrape(), /^skydns_watch_watchers\{plugin="catalog"\} 1$/m);
+    assert.match(await scrape(), /^skydns_watch_watchers\{plugin="api"\} 0$/m);
+    ac.abort();
+    await reader.cancel().catch(() => undefined);
+    const end = Date.now() + 10_000;
+    while (!/^skydns_watch_watchers\{plugin="catalog"\} 0$/m.test(await scrape())) {
+      assert.ok(Date.now() < end, 'the closed stream is no longer counted');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  });
 });

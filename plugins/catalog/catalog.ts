@@ -7,6 +7,7 @@ import type { Plugin, SetupContext } from '../../src/plugin.js';
 import { HttpEndpoint } from '../../src/http/listener.js';
 import { SkyError } from '../../src/errors.js';
 import { WatchEndpoint } from '../../src/registry/watch/endpoint.js';
+import { watchReport } from '../../src/registry/watch/metrics.js';
 import type { Registry } from '../../src/registry/types.js';
 import type { HostPort } from '../../src/server/address.js';
 import { askDns, loopbackOf } from './dns-ask.js';
@@ -42,7 +43,7 @@ export class CatalogPlugin implements Plugin {
     const { ctx, opts } = this;
     this.registry = await ctx.registry();
     const files = await loadStatic();
-    this.watch = new WatchEndpoint(this.registry, { clock: ctx.clock, history: opts.watch.history, maxWatchers: opts.watch.maxWatchers, keepaliveMs: opts.watch.keepaliveMs });
+    this.watch = new WatchEndpoint(this.registry, { clock: ctx.clock, history: opts.watch.history, maxWatchers: opts.watch.maxWatchers, keepaliveMs: opts.watch.keepaliveMs, report: watchReport(ctx.metrics, 'catalog') });
     this.handler = catalogHandler({
       registry: this.registry,
       clock: ctx.clock,

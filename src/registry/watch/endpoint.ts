@@ -32,6 +32,8 @@ export interface WatchOptions {
   keepaliveMs?: number;
   /** SSE `retry:` sent to browsers, ms (default 2000). */
   retryMs?: number;
+  /** Told the number of watchers whenever it changes, and of every stream cut for falling behind (metrics). */
+  report?: { watchers(n: number): void; cut(): void };
 }
 
 export interface WatchRequest {
@@ -111,9 +113,12 @@ export class WatchEndpoint {
     };
     const watcher = new StreamWatcher({ log: this.log, registry: this.registry, clock: this.o.clock, pattern: w.pattern, retryMs: this.o.retryMs ?? 2000, ...(w.from !== undefined ? { from: w.from } : {}) }, sink);
     this.streams.set(watcher, res);
+    this.o.report?.watchers(this.watchers);
     const gone = (): void => {
       watcher.close();
-      this.streams.delete(watcher);
+      if (!this.streams.delete(watcher)) return;
+      if (watcher.endReason === 'behind') this.o.report?.cut();
+      this.o.report?.watchers(this.watchers);
     };
     req.once('close', gone);
     res.once('close', gone);
@@ -125,12 +130,14 @@ export class WatchEndpoint {
   async poll(w: WatchRequest, req: IncomingMessage): Promise<PollAnswer> {
     const p = new Poll({ log: this.log, registry: this.registry, clock: this.o.clock, pattern: w.pattern, waitMs: w.waitMs, ...(w.from !== undefined ? { from: w.from } : {}) });
     this.polls.add(p);
+    this.o.report?.watchers(this.watchers);
     const gone = (): void => p.cancel();
     req.socket?.once('close', gone);
     try {
       return await p.answer;
     } finally {
       this.polls.delete(p);
+      this.o.report?.watchers(this.watchers);
       req.socket?.off('close', gone);
     }
   }
@@ -147,6 +154,7 @@ export class WatchEndpoint {
     this.streams.clear();
     for (const p of this.polls) p.cancel();
     this.log.close();
+    this.o.report?.watchers(this.polls.size);
   }
 
   private armKeepalive(): void {
