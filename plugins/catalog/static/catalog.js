@@ -201,7 +201,13 @@ function connect() {
   for (const type of ['registered', 'updated']) es.addEventListener(type, apply((d) => services.set(d.service.UUID.toLowerCase(), d.service)));
   for (const type of ['expired', 'deleted']) es.addEventListener(type, apply((d) => services.delete(d.service.UUID.toLowerCase())));
   es.onopen = () => { status.textContent = 'Live'; status.dataset.state = 'live'; };
-  es.onerror = () => { status.textContent = 'Reconnecting…'; status.dataset.state = 'down'; };
+  es.onerror = () => {
+    status.dataset.state = 'down';
+    if (es.readyState !== EventSource.CLOSED) { status.textContent = 'Reconnecting…'; return; }
+    // Refused outright (e.g. 429: too many pages open): the browser gives up, so start over later.
+    status.textContent = 'Disconnected; trying again in 5 s…';
+    setTimeout(connect, 5000);
+  };
 }
 
 async function start() {
