@@ -27,12 +27,11 @@ export class CatalogPlugin implements Plugin {
   private readonly http: HttpEndpoint;
   private watch: WatchEndpoint | undefined;
   private registry: Registry | undefined;
+  private handler: ReturnType<typeof catalogHandler> | undefined;
 
   constructor(private readonly opts: CatalogOptions, bind: HostPort, private readonly ctx: SetupContext) {
     this.http = new HttpEndpoint(bind, (req, res) => this.handle(req, res), { what: 'catalog', keyPath: `chain[${ctx.index}].catalog.listen`, logger: ctx.logger });
   }
-
-  private handler: ReturnType<typeof catalogHandler> | undefined;
 
   private handle(req: Parameters<ReturnType<typeof catalogHandler>>[0], res: Parameters<ReturnType<typeof catalogHandler>>[1]): Promise<void> {
     if (!this.handler) throw new SkyError('SKY_ERR_REGISTRY_UNAVAILABLE', 'the catalog is starting');
