@@ -30,10 +30,15 @@ if (files.length === 0) {
 }
 
 // Binaries some suites need. Outside CI a missing one makes those suites skip, loudly; in CI (CI=true) they must be there.
-const needs = { dig: 'DNS client tests with dig (apt-get install dnsutils)', etcd: 'etcd cluster tests (apt-get install etcd-server)',
+const needs = {
+  dig: 'DNS client tests with dig (apt-get install dnsutils)',
+  etcd: 'etcd cluster tests (apt-get install etcd-server)',
   'dnssec-keygen': 'DNSSEC tests: keys (apt-get install bind9-utils)',
   delv: 'DNSSEC tests: validation by BIND (apt-get install bind9-dnsutils)',
-  unbound: 'DNSSEC tests: unbound as a validating resolver (apt-get install unbound)' };
+  unbound: 'DNSSEC tests: unbound as a validating resolver (apt-get install unbound)',
+  // The catalog page in a real browser (test/catalog-browser.test.ts), driven by playwright-core.
+  chromium: 'catalog page browser test (apt-get install chromium)',
+};
 const missing = Object.entries(needs).filter(([bin]) => spawnSync('sh', ['-c', `command -v ${bin}`]).status !== 0);
 if (missing.length) {
   const bar = '!'.repeat(78);

@@ -14,6 +14,7 @@ import health from '../plugins/health/index.js';
 import acl from '../plugins/acl/index.js';
 import ratelimit from '../plugins/ratelimit/index.js';
 import dnssec from '../plugins/dnssec/index.js';
+import catalog from '../plugins/catalog/index.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const builtins: Readonly<Record<string, PluginFactory<any>>> = Object.freeze({
@@ -28,4 +29,5 @@ export const builtins: Readonly<Record<string, PluginFactory<any>>> = Object.fre
   acl,
   ratelimit,
   dnssec,
+  catalog,
 });

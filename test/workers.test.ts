@@ -363,3 +363,53 @@ test('UDP sockets of a group: native gives each worker its own SO_REUSEPORT sock
     await g.stop();
   }
 });
+
+test('watch with workers: streams on every worker see the changes made through any worker', async () => {
+  const g = await serve();
+  const streams: Array<{ ac: AbortController; epochs: Set<string>; seen: string[] }> = [];
+  try {
+    // Each stream holds its own connection; the group hands connections out over both workers.
+    for (let i = 0; i < 6; i++) {
+      const ac = new AbortController();
+      const res = await fetch(`${g.api}/skydns/watch?query=web.production`, { headers: { accept: 'text/event-stream' }, signal: ac.signal });
+      assert.equal(res.status, 200);
+      const s = { ac, epochs: new Set<string>(), seen: [] as string[] };
+      streams.push(s);
+      void (async () => {
+        let buf = '';
+        for await (const chunk of res.body!.pipeThrough(new TextDecoderStream())) {
+          buf += chunk;
+          let at: number;
+          while ((at = buf.indexOf('\n\n')) >= 0) {
+            const block = buf.slice(0, at);
+            buf = buf.slice(at + 2);
+            const ev = /^event: (.*)$/m.exec(block)?.[1];
+            const id = /^id: (.*)$/m.exec(block)?.[1];
+            const data = /^data: (.*)$/m.exec(block)?.[1];
+            if (!ev || !id || !data) continue;
+            s.epochs.add(id.slice(0, id.lastIndexOf('-')));
+            if (ev !== 'reset') s.seen.push(`${ev}:${(JSON.parse(data) as { service: { UUID: string } }).service.UUID}`);
+          }
+        }
+      })().catch(() => undefined);
+    }
+    for (let i = 0; i < 4; i++) {
+      const r = await fetch(`${g.api}/skydns/services/w${i}`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(SVC) });
+      assert.equal(r.status, 201);
+    }
+    assert.equal((await fetch(`${g.api}/skydns/services/w0`, { method: 'DELETE' })).status, 200);
+    const want = ['registered:w0', 'registered:w1', 'registered:w2', 'registered:w3', 'deleted:w0'];
+    const end = Date.now() + DEADLINE_MS;
+    while (!streams.every((s) => s.seen.length >= want.length)) {
+      if (Date.now() > end) assert.fail(`not every stream saw every change: ${JSON.stringify(streams.map((s) => s.seen))}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    for (const s of streams) assert.deepEqual(s.seen, want);
+    // One change log per worker: the epochs tell the workers' streams apart (a reconnect to the other worker gets a reset).
+    const epochs = new Set(streams.flatMap((s) => [...s.epochs]));
+    assert.ok(epochs.size >= 1 && epochs.size <= 2, [...epochs].join());
+  } finally {
+    for (const s of streams) s.ac.abort();
+    await g.stop();
+  }
+});

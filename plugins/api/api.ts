@@ -10,6 +10,7 @@ import type { Plugin, SetupContext } from '../../src/plugin.js';
 import { CallbackNotifier } from '../../src/registry/callbacks.js';
 import { callbackLeadership } from '../../src/registry/etcd-election.js';
 import { instrumentRegistry } from '../../src/registry/metrics.js';
+import { watchReport } from '../../src/registry/watch/metrics.js';
 import type { Registry } from '../../src/registry/types.js';
 import { formatHostPort, type HostPort } from '../../src/server/address.js';
 import { buildApi } from './server.js';
@@ -30,6 +31,8 @@ export interface ApiOptions {
   maxHeaderSize: number;
   /** Per-client limit on PUT and PATCH; none when absent. */
   rateLimit?: { perSecond: number; burst: number; maxClients: number };
+  /** The watch API (GET /skydns/watch). */
+  watch: { history: number; maxWatchers: number; keepaliveMs: number };
 }
 
 export class ApiPlugin implements Plugin {
@@ -74,6 +77,7 @@ export class ApiPlugin implements Plugin {
         bodyLimit: opts.bodyLimit,
         allowNetworks: opts.callbacks.allowNetworks,
         maxHeaderSize: opts.maxHeaderSize,
+        watch: { ...opts.watch, report: watchReport(ctx.metrics, 'api') },
         ...(tls ? { tls } : {}),
         ...(opts.rateLimit ? { writeLimit: opts.rateLimit } : {}),
       });

@@ -58,6 +58,17 @@ export default definePlugin<ApiOptions>({
         },
         description: 'per-client limit on registrations and heartbeats (429 with Retry-After past it)',
       },
+      watch: {
+        type: 'object',
+        additionalProperties: false,
+        default: {},
+        properties: {
+          history: { type: 'integer', minimum: 1, maximum: 1_000_000, default: 4096, description: 'recent changes kept so a reconnecting watcher misses nothing' },
+          maxWatchers: { type: 'integer', minimum: 1, maximum: 1_000_000, default: 10_000, description: 'open watch streams and waiting blocking GETs at once (429 past it)' },
+          keepaliveMs: { type: 'integer', minimum: 0, maximum: 600_000, default: 15_000, description: 'comment line on idle watch streams this often (0: never)' },
+        },
+        description: 'GET /skydns/watch: Server-Sent Events and blocking GETs on service changes',
+      },
     },
   },
   setup(opts, ctx) {

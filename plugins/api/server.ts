@@ -12,6 +12,8 @@ import { secretChecker } from './auth.js';
 import { callbackRoutes } from './callback-routes.js';
 import { toHttpError, writeClientError, type ErrorBody } from './http-errors.js';
 import { serviceRoutes } from './service-routes.js';
+import { watchRoutes } from './watch-routes.js';
+import type { WatchOptions } from '../../src/registry/watch/endpoint.js';
 import { writeLimit, type WriteLimitOptions } from './write-limit.js';
 
 export const DEFAULT_BODY_LIMIT = 64 * 1024;
@@ -34,6 +36,8 @@ export interface ApiServerOptions {
   maxHeaderSize?: number;
   /** Per-client limit on PUT and PATCH (429 with Retry-After past it); none when absent. */
   writeLimit?: WriteLimitOptions;
+  /** The watch API's limits (GET /skydns/watch). */
+  watch?: Omit<WatchOptions, 'clock'>;
 }
 
 export async function buildApi(o: ApiServerOptions): Promise<FastifyInstance> {
@@ -103,6 +107,7 @@ export async function buildApi(o: ApiServerOptions): Promise<FastifyInstance> {
 
   serviceRoutes(app, { registry: o.registry, clock: o.clock });
   callbackRoutes(app, { registry: o.registry, allowNetworks: o.allowNetworks });
+  watchRoutes(app, o.registry, { clock: o.clock, ...o.watch });
   await app.ready();
   return app;
 }

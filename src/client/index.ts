@@ -15,5 +15,6 @@ export {
   SkyApiError,
   type ClientOptions,
 } from './http.js';
+export { watch, type WatchEvent, type WatchOptions } from './watch.js';
 export { register, type RegisterOptions, type Registration } from './register.js';
 export type { Callback, Service, ServiceJSON } from '../registry/types.js';
