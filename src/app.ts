@@ -7,11 +7,12 @@ import { systemClock, type Clock } from './clock.js';
 import { compose, type ChainLink } from './chain.js';
 import type { ChainEntryConfig, SkyConfig } from './config/load.js';
 import { SkyError, isSkyError } from './errors.js';
-import { createLogger, type Logger } from './logger.js';
+import { createLogger, silentLogger, type Logger } from './logger.js';
 import { Metrics } from './metrics.js';
 import type { SetupContext } from './plugin.js';
 import { createRegistry } from './registry/create.js';
 import type { Registry } from './registry/types.js';
+import { parseHostPort } from './server/address.js';
 import { DnsServer } from './server/server.js';
 
 /** JSON with sorted keys: equal for equal option objects whatever their key order. */
@@ -125,10 +126,23 @@ export class SkyApp {
     );
   }
 
-  async start(): Promise<void> {
+  /**
+   * Everything `start` does before it binds or opens anything: the DNS listen
+   * addresses parsed and every plugin set up in chain order. `skydns check`
+   * runs exactly this (with a throwaway registry), so it rejects what `serve`
+   * would reject before binding.
+   */
+  async prepare(): Promise<void> {
+    for (const [i, s] of this.config.dns.listen.entries()) parseHostPort(s, `dns.listen[${i}]`);
+    // The registry section's own checks (ttlMin <= ttlMax, TLS files readable), even when no plugin opens it.
+    createRegistry(this.config.registry as never, { clock: this.clock, logger: silentLogger, baseDir: this.config.baseDir });
     for (const [index, entry] of this.config.chain.entries()) {
       this.links.push(await this.setupEntry(entry, index, this.config));
     }
+  }
+
+  async start(): Promise<void> {
+    await this.prepare();
     for (const l of this.links) await l.plugin.start?.();
     this.install(this.links);
     await this.server.start();

@@ -29,7 +29,8 @@ test('--help and --version', () => {
   assert.match(v.stdout, /^skydns \d+\.\d+\.\d+/);
   const s = run('serve', '--help');
   assert.equal(s.status, 0);
-  assert.match(s.stdout, /skydns serve -c FILE/);
+  assert.match(s.stdout, /skydns serve \[-c FILE \| FILE\]/);
+  assert.match(s.stdout, /default: \.\/Skyfile/);
   assert.notEqual(run('frobnicate').status, 0);
 });
 
@@ -39,6 +40,53 @@ test('check validates Skyfile.example and prints the chain', () => {
   assert.match(r.stdout, /Skyfile.example: OK/);
   assert.match(r.stdout, /chain:\n\s+1\. metrics .*\n\s+2\. health .*\n\s+3\. log /);
   assert.match(r.stdout, /8\. forward /);
+});
+
+test('check takes the Skyfile as -c FILE, --config=FILE or FILE, and refuses any other argument', () => {
+  assert.match(run('check', 'Skyfile.example').stdout, /^Skyfile.example: OK/);
+  assert.match(run('check', '--config=Skyfile.example').stdout, /^Skyfile.example: OK/);
+  const help = run('check', '--help');
+  assert.equal(help.status, 0);
+  assert.match(help.stdout, /-c, --config FILE .*default: \.\/Skyfile/);
+  for (const [args, why] of [
+    [['-c'], /argument missing/],
+    [['--file', 'Skyfile.example'], /unknown option --file: the Skyfile is given as -c FILE/],
+    [['--bogus'], /Unknown option '--bogus'/],
+    [['Skyfile.example', 'Skyfile.cluster.example'], /one Skyfile expected, got 2/],
+    [['-c', 'Skyfile.example', 'Skyfile.example'], /given twice/],
+  ] as const) {
+    for (const cmd of ['check', 'serve']) {
+      const r = run(cmd, ...args);
+      assert.equal(r.status, 2, `${cmd} ${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, /SKY_ERR_CLI_USAGE/);
+      assert.match(r.stderr, why);
+      assert.equal(r.stdout, '');
+    }
+  }
+});
+
+test('check rejects every address serve would reject before binding, in dns and in every plugin', async () => {
+  const cases: [string, RegExp][] = [
+    ['{ dns: { listen: ["127.0.0.1:99999"] }, chain: ["log"] }', /port 99999 .* over 65535 \(at dns\.listen\[0\]\)/],
+    ['{ dns: { listen: ["127.0.0.1"] }, chain: ["log"] }', /"127\.0\.0\.1" is not host:port \(.*at dns\.listen\[0\]\)/],
+    ['{ dns: { listen: ["web:53"] }, chain: ["log"] }', /not an IP address/],
+    ['{ chain: [{ api: { listen: "127.0.0.1:80800" } }] }', /port 80800 .*at chain\[0\]\.api\.listen/],
+    ['{ chain: ["log", { health: { listen: "127.0.0.1:99999" } }] }', /at chain\[1\]\.health\.listen/],
+    ['{ chain: [{ metrics: { listen: "127.0.0.1" } }] }', /at chain\[0\]\.metrics\.listen/],
+    ['{ chain: [{ ratelimit: { exempt: ["10.0.0.0/33"] } }] }', /SKY_ERR_CONFIG_INVALID.*exempt\[0\]/],
+    ['{ registry: { ttlMin: 100, ttlMax: 10 }, chain: ["log"] }', /registry\.ttlMin/],
+  ];
+  for (const [i, [text, why]] of cases.entries()) {
+    const f = join(dir, `check-${i}.json5`);
+    await writeFile(f, text);
+    const r = run('check', f);
+    assert.equal(r.status, 1, `${text}: ${r.stdout}`);
+    assert.match(r.stderr, why, text);
+    // serve refuses the same file with the same message, before binding anything.
+    const s = run('serve', f);
+    assert.equal(s.status, 1, text);
+    assert.equal(s.stderr.split('\n').find((l) => l.includes('SKY_ERR')), r.stderr.trim(), text);
+  }
 });
 
 test('a bad Skyfile exits non-zero with one clear message: code, key path, line', async () => {

@@ -5,7 +5,8 @@ import { SkyApp } from '../app.js';
 import { parseSkyfile, readSkyfile } from '../config/load.js';
 import { servePrimary, workerCount } from '../workers/serve.js';
 import { runWorker } from '../workers/worker.js';
-import { configArg, type Command } from './main.js';
+import { skyfileArg, skyfileUsage } from './args.js';
+import type { Command } from './main.js';
 import { Reloader } from './reload.js';
 
 /**
@@ -23,9 +24,9 @@ export function tuneHeap(): void {
 
 export const serveCommand: Command = {
   summary: 'run the DNS server with a Skyfile (SIGHUP or editing the file reloads it; SIGTERM stops it gracefully)',
-  usage: 'skydns serve -c FILE',
+  usage: `skydns serve [-c FILE | FILE]\n\n${skyfileUsage}`,
   async run(args) {
-    const file = configArg(args);
+    const file = skyfileArg('serve', args);
     tuneHeap();
     // A worker of a `workers` group (forked by the primary below, running this same command).
     if (cluster.isWorker) return runWorker(file);

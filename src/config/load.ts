@@ -46,6 +46,8 @@ export interface SkyConfig {
   chain: ChainEntryConfig[];
   baseDir: string;
   file: string | undefined;
+  /** Deprecations met while loading (old option spellings), one sentence each; serve logs them, check prints them. */
+  warnings: string[];
 }
 
 export async function loadSkyfile(file: string): Promise<SkyConfig> {
@@ -71,6 +73,7 @@ export async function parseSkyfile(text: string, opts: { baseDir: string; file?:
     throw new SkyError('SKY_ERR_CONFIG_SYNTAX', `invalid JSON5: ${e.message.replace(/^JSON5: /, '')}`, pos);
   }
   const positions = locateAll(text);
+  const warnings: string[] = [];
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
     throw new SkyError('SKY_ERR_CONFIG_INVALID', 'the Skyfile must be an object with a "chain" key', { path: '' });
   }
@@ -80,7 +83,7 @@ export async function parseSkyfile(text: string, opts: { baseDir: string; file?:
   for (const [i, entry] of top.chain.entries()) {
     chain.push(await chainEntry(entry, i, opts.baseDir, positions));
   }
-  return deepFreeze({ dns: top.dns, registry: top.registry ?? {}, log: top.log, reload: top.reload, shutdown: top.shutdown, workers: top.workers, chain, baseDir: opts.baseDir, file: opts.file });
+  return deepFreeze({ dns: top.dns, registry: top.registry ?? {}, log: top.log, reload: top.reload, shutdown: top.shutdown, workers: top.workers, chain, baseDir: opts.baseDir, file: opts.file, warnings });
 }
 
 async function chainEntry(entry: unknown, i: number, baseDir: string, positions: Map<string, Position>): Promise<ChainEntryConfig> {
