@@ -6,6 +6,7 @@
 import { systemClock, type Clock } from './clock.js';
 import { compose, type ChainLink } from './chain.js';
 import type { ChainEntryConfig, SkyConfig } from './config/load.js';
+import { joinKey } from './config/locate.js';
 import { SkyError, isSkyError } from './errors.js';
 import { createLogger, silentLogger, type Logger } from './logger.js';
 import { Metrics } from './metrics.js';
@@ -101,6 +102,7 @@ export class SkyApp {
     const ctx: SetupContext = {
       name: entry.name,
       index,
+      keyPath: joinKey(entry.path, entry.name),
       logger: this.logger.child({ plugin: entry.name }),
       clock: this.clock,
       registry: () => this.registry(),

@@ -41,7 +41,7 @@ describe('ratelimit over sockets', () => {
   const clock = new ManualClock();
   let srv: TestServer;
   before(async () => {
-    srv = await start([{ ratelimit: { responses_per_second: 5, burst: 10, slip: 2 } }], clock);
+    srv = await start([{ ratelimit: { responsesPerSecond: 5, burst: 10, slip: 2 } }], clock);
   });
   after(() => srv.stop());
 

@@ -89,6 +89,20 @@ test('check rejects every address serve would reject before binding, in dns and 
   }
 });
 
+test('check warns about an old option spelling naming the new key, and suggests the key meant by a typo', async () => {
+  const old = join(dir, 'old-keys.json5');
+  await writeFile(old, '{\n  chain: [\n    { cache: { max_ttl: 60 } },\n    "log",\n  ],\n}\n');
+  const r = run('check', old);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stderr, 'skydns check: warning: chain[0].cache.max_ttl (line 3) is the old spelling of maxTtl: it still works in this release; write maxTtl\n');
+  assert.match(r.stdout, /1\. cache \{.*"maxTtl":60/);
+  const typo = join(dir, 'typo.json5');
+  await writeFile(typo, '{ chain: [{ cache: { maxTTL: 60 } }] }');
+  const t = run('check', typo);
+  assert.equal(t.status, 1);
+  assert.match(t.stderr, /unknown key "maxTTL"; did you mean maxTtl\?/);
+});
+
 test('a bad Skyfile exits non-zero with one clear message: code, key path, line', async () => {
   const f = join(dir, 'bad.json5');
   await writeFile(f, '{\n  dns: { listen: ["127.0.0.1:1053"] },\n  chain: [\n    { log: { clas: ["all"] } },\n  ],\n}\n');

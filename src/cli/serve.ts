@@ -35,6 +35,7 @@ export const serveCommand: Command = {
     const count = workerCount(cfg);
     if (count > 1) return servePrimary(file, cfg, text, count);
     const app = new SkyApp(cfg);
+    for (const w of cfg.warnings) app.logger.warn({ file }, w);
     try {
       await app.start();
     } catch (err) {

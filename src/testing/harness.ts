@@ -9,6 +9,7 @@
 import assert from 'node:assert/strict';
 import { ManualClock, type Clock } from '../clock.js';
 import { compose } from '../chain.js';
+import { joinKey } from '../config/locate.js';
 import { validateAt } from '../config/validate.js';
 import { decodeMessage, type DecodedMessage } from '../dns/decode.js';
 import { formatRR, normalizeRR } from '../dns/presentation.js';
@@ -61,6 +62,7 @@ export function testContext(over: Partial<SetupContext> & { registryInstance?: R
   return {
     name: 'test',
     index: 0,
+    keyPath: joinKey(`chain[${rest.index ?? 0}]`, rest.name ?? 'test'),
     logger: silentLogger as Logger,
     clock: new ManualClock(),
     registry: () => (registryInstance ? Promise.resolve(registryInstance) : Promise.reject(new Error('no registry in this test context'))),
