@@ -1,7 +1,7 @@
 /** The `skydns` command as a user runs it: a real process, real sockets. */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -133,6 +133,30 @@ test('serve answers over UDP and TCP, and exits 0 on SIGTERM', async () => {
     while (!out.includes('"A IN example.org. tcp')) await new Promise((r) => child.stdout.once('data', r));
     child.kill('SIGTERM');
     assert.equal(await exited, 0);
+  } finally {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  }
+});
+
+test('npm start: SIGTERM to the process npm runs stops the server (the script execs node, no shell left between)', async () => {
+  const pkg = JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as { scripts: { start: string } };
+  assert.match(pkg.scripts.start, /^exec node bin\/skydns serve -c Skyfile\.example$/);
+  const port = await freePort();
+  const f = join(dir, 'start.json5');
+  await writeFile(f, `{ dns: { listen: ["127.0.0.1:${port}"] }, chain: ["log"] }`);
+  // npm runs a script as `sh -c <script>` and forwards SIGTERM to that process.
+  const child = spawn('sh', ['-c', pkg.scripts.start.replace('Skyfile.example', f)], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  const exited = new Promise<[number | null, string | null]>((r) => child.once('exit', (code, signal) => r([code, signal])));
+  try {
+    while (!out.includes('serving DNS')) {
+      if (child.exitCode !== null) assert.fail(`server exited early: ${out}`);
+      await new Promise((r) => child.stdout.once('data', r));
+    }
+    child.kill('SIGTERM');
+    assert.deepEqual(await exited, [0, null], 'the server itself got the signal and shut down gracefully');
+    assert.match(out, /"msg":"stopped"/);
   } finally {
     if (child.exitCode === null) child.kill('SIGKILL');
   }

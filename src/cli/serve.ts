@@ -44,8 +44,7 @@ export const serveCommand: Command = {
     }
     const reloader = new Reloader(app, file);
     reloader.start();
-    app.logger.info({ listen: app.server.addresses(), chain: cfg.chain.map((e) => e.name) }, `SkyDNS serving DNS on ${app.server.addresses().join(', ')} (UDP and TCP)`);
-    return new Promise<number>((resolve) => {
+    const stopped = new Promise<number>((resolve) => {
       let stopping = false;
       const shutdown = (signal: string) => {
         if (stopping) return;
@@ -67,5 +66,8 @@ export const serveCommand: Command = {
       process.once('SIGTERM', () => shutdown('SIGTERM'));
       process.once('SIGINT', () => shutdown('SIGINT'));
     });
+    // Announced once the signal handlers are in place: whoever waits for this line may stop us at once.
+    app.logger.info({ listen: app.server.addresses(), chain: cfg.chain.map((e) => e.name) }, `SkyDNS serving DNS on ${app.server.addresses().join(', ')} (UDP and TCP)`);
+    return stopped;
   },
 };
