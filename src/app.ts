@@ -56,7 +56,7 @@ export class SkyApp {
   constructor(private currentConfig: SkyConfig, opts: AppOptions = {}) {
     const config = currentConfig;
     this.clock = opts.clock ?? systemClock;
-    this.logger = opts.logger ?? createLogger(config.log.level);
+    this.logger = opts.logger ?? createLogger(config.log.level, config.log.format);
     this.metrics = opts.metrics ?? new Metrics();
     this.registryFactory = opts.registryFactory;
     this.server = new DnsServer(

@@ -162,6 +162,35 @@ test('npm start: SIGTERM to the process npm runs stops the server (the script ex
   }
 });
 
+test('log.format: JSON lines on a pipe by default, readable lines with "pretty" and on a terminal', async () => {
+  const serveOnce = async (format: string | undefined, tty: boolean): Promise<string> => {
+    const port = await freePort();
+    const f = join(dir, `log-${format ?? 'default'}-${tty}.json5`);
+    await writeFile(f, `{ dns: { listen: ["127.0.0.1:${port}"] }, ${format ? `log: { format: "${format}" },` : ''} chain: ["log"] }`);
+    // script(1) gives the server a pseudo-terminal as stdout.
+    const [cmd, args] = tty ? ['script', ['-qec', `${process.execPath} ${bin} serve ${f}`, '/dev/null']] : [process.execPath, [bin, 'serve', f]];
+    const child = spawn(cmd, args as string[], { cwd: dir, stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    const exited = new Promise((r) => child.once('exit', r));
+    try {
+      while (!out.includes('serving DNS')) {
+        if (child.exitCode !== null) assert.fail(`server exited early: ${out}`);
+        await new Promise((r) => child.stdout.once('data', r));
+      }
+      return out.split(/\r?\n/).find((l) => l.includes('serving DNS'))!;
+    } finally {
+      if (tty) child.stdin.write('\x03'); // Ctrl-C on the terminal: SIGINT to the server
+      else child.kill('SIGTERM');
+      await exited;
+    }
+  };
+  assert.match(await serveOnce(undefined, false), /^\{"level":30,"time":\d+,.*"msg":"SkyDNS serving DNS on/);
+  assert.match(await serveOnce('pretty', false), /^\d\d:\d\d:\d\d\.\d{3} INFO  SkyDNS serving DNS on 127\.0\.0\.1:\d+ \(UDP and TCP\)  listen=\["127/);
+  assert.match(await serveOnce(undefined, true), /^\d\d:\d\d:\d\d\.\d{3} INFO  SkyDNS serving DNS/);
+  assert.match(await serveOnce('json', true), /^\{"level":30/);
+});
+
 test('serve on a port in use says which address', async () => {
   const { port, close } = await occupyPort();
   try {

@@ -11,7 +11,7 @@ import { pathToFileURL } from 'node:url';
 import JSON5 from 'json5';
 import { builtins } from '../builtins.js';
 import { SkyError } from '../errors.js';
-import type { LogLevel } from '../logger.js';
+import type { LogFormat, LogLevel } from '../logger.js';
 import type { PluginFactory } from '../plugin.js';
 import { joinKey, locate, locateAll, type Position } from './locate.js';
 import { renameOldKeys } from './renamed.js';
@@ -39,7 +39,7 @@ export interface ChainEntryConfig {
 export interface SkyConfig {
   dns: DnsConfig;
   registry: Record<string, unknown>;
-  log: { level: LogLevel };
+  log: { level: LogLevel; format: LogFormat };
   reload: { watch: boolean; debounceMs: number };
   shutdown: { graceMs: number };
   /** Processes serving DNS: 1 (one process), a number (a node:cluster group), or "auto" (one per CPU). */
