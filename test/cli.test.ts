@@ -85,7 +85,7 @@ test('check rejects every address serve would reject before binding, in dns and 
     // serve refuses the same file with the same message, before binding anything.
     const s = run('serve', f);
     assert.equal(s.status, 1, text);
-    assert.equal(s.stderr.split('\n').find((l) => l.includes('SKY_ERR')), r.stderr.trim(), text);
+    assert.equal(s.stderr.split('\n').find((l) => l.includes('SKY_ERR')), r.stderr.trim(), `${text}: serve said ${s.stderr}`);
   }
 });
 

@@ -50,7 +50,7 @@ test('the plugin compiles against skydns and its own tests pass with skydns/test
   assert.equal(tsc.status, 0, tsc.stdout + tsc.stderr);
   // Without the parent runner's NODE_TEST_CONTEXT, the child reports as a newcomer's terminal would show it.
   const { NODE_TEST_CONTEXT: _, ...env } = process.env;
-  const t = spawnSync(process.execPath, ['--test', '--test-reporter=spec', 'dist/'], { encoding: 'utf8', cwd: dir, env, timeout: 120_000 });
+  const t = spawnSync(process.execPath, ['--test', '--test-reporter=spec', 'dist/index.test.js'], { encoding: 'utf8', cwd: dir, env, timeout: 120_000 });
   assert.equal(t.status, 0, t.stdout + t.stderr);
   assert.match(t.stdout, /counts live services/);
   assert.match(t.stdout, /a whole server loads it by path/);
