@@ -25,6 +25,13 @@ function stableJson(v: unknown): string {
 
 type AppLink = ChainLink & { key: string };
 
+/** A setup error that names a key path gets that key's Skyfile line, as load-time errors do. */
+function withLine(err: unknown, config: SkyConfig): unknown {
+  if (!isSkyError(err) || !err.path || err.line !== undefined) return err;
+  const pos = config.positionOf?.(err.path);
+  return pos ? new SkyError(err.code, err.message, { path: err.path, line: pos.line, column: pos.column, cause: err.cause }) : err;
+}
+
 /** Two chain entries with the same key can share a plugin instance across a reload. */
 function entryKey(e: ChainEntryConfig): string {
   return `${e.name}\u0000${stableJson(e.options)}`;
@@ -135,11 +142,15 @@ export class SkyApp {
    * would reject before binding.
    */
   async prepare(): Promise<void> {
-    for (const [i, s] of this.config.dns.listen.entries()) parseHostPort(s, `dns.listen[${i}]`);
-    // The registry section's own checks (ttlMin <= ttlMax, TLS files readable), even when no plugin opens it.
-    createRegistry(this.config.registry as never, { clock: this.clock, logger: silentLogger, baseDir: this.config.baseDir });
-    for (const [index, entry] of this.config.chain.entries()) {
-      this.links.push(await this.setupEntry(entry, index, this.config));
+    try {
+      for (const [i, s] of this.config.dns.listen.entries()) parseHostPort(s, `dns.listen[${i}]`);
+      // The registry section's own checks (ttlMin <= ttlMax, TLS files readable), even when no plugin opens it.
+      createRegistry(this.config.registry as never, { clock: this.clock, logger: silentLogger, baseDir: this.config.baseDir });
+      for (const [index, entry] of this.config.chain.entries()) {
+        this.links.push(await this.setupEntry(entry, index, this.config));
+      }
+    } catch (err) {
+      throw withLine(err, this.config);
     }
   }
 

@@ -67,10 +67,11 @@ test('check takes the Skyfile as -c FILE, --config=FILE or FILE, and refuses any
 
 test('check rejects every address serve would reject before binding, in dns and in every plugin', async () => {
   const cases: [string, RegExp][] = [
-    ['{ dns: { listen: ["127.0.0.1:99999"] }, chain: ["log"] }', /port 99999 .* over 65535 \(at dns\.listen\[0\]\)/],
-    ['{ dns: { listen: ["127.0.0.1"] }, chain: ["log"] }', /"127\.0\.0\.1" is not host:port \(.*at dns\.listen\[0\]\)/],
+    ['{ dns: { listen: ["127.0.0.1:99999"] }, chain: ["log"] }', /port 99999 .* over 65535 \(at dns\.listen\[0\], line 1/],
+    ['{ dns: { listen: ["127.0.0.1"] }, chain: ["log"] }', /"127\.0\.0\.1" is not host:port \(.*at dns\.listen\[0\], line 1/],
     ['{ dns: { listen: ["web:53"] }, chain: ["log"] }', /not an IP address/],
     ['{ chain: [{ api: { listen: "127.0.0.1:80800" } }] }', /port 80800 .*at chain\[0\]\.api\.listen/],
+    ['{\n  chain: [\n    { api: {\n      listen: "127.0.0.1:80800" } }] }', /port 80800 .*at chain\[0\]\.api\.listen, line 4, column 7\)/],
     ['{ chain: ["log", { health: { listen: "127.0.0.1:99999" } }] }', /at chain\[1\]\.health\.listen/],
     ['{ chain: [{ metrics: { listen: "127.0.0.1" } }] }', /at chain\[0\]\.metrics\.listen/],
     ['{ chain: [{ ratelimit: { exempt: ["10.0.0.0/33"] } }] }', /SKY_ERR_CONFIG_INVALID.*exempt\[0\]/],

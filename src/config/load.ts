@@ -49,6 +49,8 @@ export interface SkyConfig {
   file: string | undefined;
   /** Deprecations met while loading (old option spellings), one sentence each; serve logs them, check prints them. */
   warnings: string[];
+  /** Where a key path sits in the Skyfile (or its nearest ancestor), for errors found after loading (plugin setup). */
+  positionOf?: (path: string) => Position | undefined;
 }
 
 export async function loadSkyfile(file: string): Promise<SkyConfig> {
@@ -86,7 +88,7 @@ export async function parseSkyfile(text: string, opts: { baseDir: string; file?:
   for (const [i, entry] of top.chain.entries()) {
     chain.push(await chainEntry(entry, i, opts.baseDir, positions, warnings));
   }
-  return deepFreeze({ dns: top.dns, registry: top.registry ?? {}, log: top.log, reload: top.reload, shutdown: top.shutdown, workers: top.workers, chain, baseDir: opts.baseDir, file: opts.file, warnings });
+  return deepFreeze({ dns: top.dns, registry: top.registry ?? {}, log: top.log, reload: top.reload, shutdown: top.shutdown, workers: top.workers, chain, baseDir: opts.baseDir, file: opts.file, warnings, positionOf: (p: string) => (positions.has(p.split(/[.[]/)[0]!) ? locate(positions, p) : undefined) });
 }
 
 async function chainEntry(entry: unknown, i: number, baseDir: string, positions: Map<string, Position>, warnings: string[]): Promise<ChainEntryConfig> {
