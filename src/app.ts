@@ -6,13 +6,15 @@
 import { systemClock, type Clock } from './clock.js';
 import { compose, type ChainLink } from './chain.js';
 import type { ChainEntryConfig, SkyConfig } from './config/load.js';
+import { joinKey } from './config/locate.js';
 import { SkyError, isSkyError } from './errors.js';
-import { createLogger, type Logger } from './logger.js';
+import { createLogger, silentLogger, type Logger } from './logger.js';
 import { Metrics } from './metrics.js';
 import type { SetupContext } from './plugin.js';
 import { createRegistry } from './registry/create.js';
 import type { Registry } from './registry/types.js';
 import { serverMetrics } from './server/metrics.js';
+import { parseHostPort } from './server/address.js';
 import { DnsServer } from './server/server.js';
 
 /** JSON with sorted keys: equal for equal option objects whatever their key order. */
@@ -23,6 +25,13 @@ function stableJson(v: unknown): string {
 }
 
 type AppLink = ChainLink & { key: string };
+
+/** A setup error that names a key path gets that key's Skyfile line, as load-time errors do. */
+function withLine(err: unknown, config: SkyConfig): unknown {
+  if (!isSkyError(err) || !err.path || err.line !== undefined) return err;
+  const pos = config.positionOf?.(err.path);
+  return pos ? new SkyError(err.code, err.message, { path: err.path, line: pos.line, column: pos.column, cause: err.cause }) : err;
+}
 
 /** Two chain entries with the same key can share a plugin instance across a reload. */
 function entryKey(e: ChainEntryConfig): string {
@@ -55,7 +64,7 @@ export class SkyApp {
   constructor(private currentConfig: SkyConfig, opts: AppOptions = {}) {
     const config = currentConfig;
     this.clock = opts.clock ?? systemClock;
-    this.logger = opts.logger ?? createLogger(config.log.level);
+    this.logger = opts.logger ?? createLogger(config.log.level, config.log.format);
     this.metrics = opts.metrics ?? new Metrics();
     this.registryFactory = opts.registryFactory;
     this.server = new DnsServer(
@@ -102,6 +111,7 @@ export class SkyApp {
     const ctx: SetupContext = {
       name: entry.name,
       index,
+      keyPath: joinKey(entry.path, entry.name),
       logger: this.logger.child({ plugin: entry.name }),
       clock: this.clock,
       registry: () => this.registry(),
@@ -127,10 +137,27 @@ export class SkyApp {
     );
   }
 
-  async start(): Promise<void> {
-    for (const [index, entry] of this.config.chain.entries()) {
-      this.links.push(await this.setupEntry(entry, index, this.config));
+  /**
+   * Everything `start` does before it binds or opens anything: the DNS listen
+   * addresses parsed and every plugin set up in chain order. `skydns check`
+   * runs exactly this (with a throwaway registry), so it rejects what `serve`
+   * would reject before binding.
+   */
+  async prepare(): Promise<void> {
+    try {
+      for (const [i, s] of this.config.dns.listen.entries()) parseHostPort(s, `dns.listen[${i}]`);
+      // The registry section's own checks (ttlMin <= ttlMax, TLS files readable), even when no plugin opens it.
+      createRegistry(this.config.registry as never, { clock: this.clock, logger: silentLogger, baseDir: this.config.baseDir });
+      for (const [index, entry] of this.config.chain.entries()) {
+        this.links.push(await this.setupEntry(entry, index, this.config));
+      }
+    } catch (err) {
+      throw withLine(err, this.config);
     }
+  }
+
+  async start(): Promise<void> {
+    await this.prepare();
     for (const l of this.links) await l.plugin.start?.();
     this.install(this.links);
     await this.server.start();

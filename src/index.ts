@@ -10,3 +10,4 @@ export { formatRR } from './dns/presentation.js';
 export { parseSkyfile, loadSkyfile, type SkyConfig } from './config/load.js';
 export { SkyApp } from './app.js';
 export type { Registry, Service, StoredService, RegistryEvent, ServicePattern } from './registry/types.js';
+export { parseHostPort, formatHostPort, type HostPort } from './server/address.js';

@@ -166,6 +166,12 @@ export interface SetupContext {
   name: string;
   /** Position in the chain (0-based). */
   index: number;
+  /**
+   * Key path of this entry's options in the Skyfile, for errors that name an
+   * option: `chain[3].cache`, or `chain[0]["./geo/index.js"]` for a plugin
+   * loaded by path. Absent only in hosts older than this field.
+   */
+  keyPath?: string;
   /** Logger bound to this plugin. */
   logger: Logger;
   clock: Clock;

@@ -50,7 +50,7 @@ const srvName = (uuid: string): string => `${uuid}.any.east.1-0-1.web.production
 
 async function resolves(n: Node, uuid: string): Promise<boolean> {
   const a = await n.srv.udp(srvName(uuid), 'SRV', { timeoutMs: 2000 });
-  return a.rcode === 0 && (a.answers ?? []).length === 1;
+  return a.rcode === 'NOERROR' && a.answer.length === 1;
 }
 
 describe('cluster: etcd + SkyDNS nodes on loopback', () => {
@@ -86,7 +86,7 @@ describe('cluster: etcd + SkyDNS nodes on loopback', () => {
     await until('node B answers for the service registered on node A', () => resolves(b, 'first'));
     t.diagnostic(`propagation A -> B (PUT acknowledged + DNS visible): ${(performance.now() - t0).toFixed(1)} ms`);
     const ans = await b.srv.udp(srvName('first'), 'SRV');
-    assert.deepEqual((ans.answers ?? []).map(formatRR), [`${srvName('first')}. 3600 IN SRV 10 100 8080 first.${ZONE}.`]);
+    assert.deepEqual((ans.msg!.answers ?? []).map(formatRR), [`${srvName('first')}. 3600 IN SRV 10 100 8080 first.${ZONE}.`]);
     acked.push('first');
   });
 

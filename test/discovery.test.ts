@@ -14,9 +14,8 @@ import { promisify } from 'node:util';
 import JSON5 from 'json5';
 import { after, before, describe, it } from 'node:test';
 import { ManualClock } from '../src/clock.js';
-import { formatRR } from '../src/dns/presentation.js';
 import { startServer, type TestServer } from '../src/testing/server.js';
-import type { Answer } from '../src/testing/client.js';
+import type { DnsResult } from '../src/testing/harness.js';
 
 const run = promisify(execFile);
 const ZONE = 'skydns.local';
@@ -36,7 +35,7 @@ const reached = (): string[] => ((globalThis as { __discoverySentinel?: string[]
 
 const body = (over: Record<string, unknown> = {}) => ({ Name: 'web', Version: '1.0.1', Environment: 'production', Region: 'east', Host: '10.0.0.1', Port: 8080, TTL: 30, ...over });
 
-const lines = (a: Answer, section: 'answers' | 'authorities' | 'additionals' = 'answers') => (a[section] ?? []).map(formatRR);
+const lines = (a: DnsResult, section: 'answers' | 'authorities' | 'additionals' = 'answers') => [...{ answers: a.answer, authorities: a.ns, additionals: a.extra }[section]];
 
 async function dig(srv: TestServer, ...args: string[]): Promise<string> {
   const { stdout } = await run('dig', [`@${srv.host}`, '-p', String(srv.port), '+time=2', '+tries=1', ...args]);
@@ -93,8 +92,8 @@ describe('discovery over DNS', () => {
   it('answers SRV with priorities, weights, targets and their addresses over UDP and TCP', async () => {
     for (const ask of [srv.udp, srv.tcp]) {
       const a = await ask(`east.any.${W}`, 'SRV');
-      assert.equal(a.rcode, 0);
-      assert.equal(a.flags.aa, true);
+      assert.equal(a.rcode, 'NOERROR');
+      assert.equal(a.msg!.flags.aa, true);
       assert.deepEqual(lines(a), [
         `east.any.${W}. 20 IN SRV 10 50 8080 web1.${ZONE}.`,
         `east.any.${W}. 20 IN SRV 10 50 8081 web3.example.`,
@@ -119,14 +118,14 @@ describe('discovery over DNS', () => {
     const soa = await srv.udp(ZONE, 'SOA');
     assert.match(lines(soa)[0]!, /^skydns\.local\. 300 IN SOA ns\.dns\.skydns\.local\. hostmaster\.skydns\.local\. \d+ 7200 1800 86400 30$/);
     const nx = await srv.udp(`db.production.${ZONE}`, 'A');
-    assert.equal(nx.rcode, 3);
+    assert.equal(nx.rcode, 'NXDOMAIN');
     assert.match(lines(nx, 'authorities')[0]!, /^skydns\.local\. 30 IN SOA /);
     const nodata = await srv.tcp(W, 'TXT');
-    assert.equal(nodata.rcode, 0);
+    assert.equal(nodata.rcode, 'NOERROR');
     assert.deepEqual(lines(nodata), []);
     assert.equal(lines(nodata, 'authorities').length, 1);
     const noAAAA = await srv.udp(W, 'AAAA');
-    assert.equal(noAAAA.rcode, 0);
+    assert.equal(noAAAA.rcode, 'NOERROR');
     assert.deepEqual(lines(noAAAA), []);
     assert.match(lines(noAAAA, 'authorities')[0]!, /IN SOA/, 'synth found no address; skydns added the SOA');
     assert.deepEqual(lines(await srv.udp('2.0.0.10.in-addr.arpa', 'PTR')), [`2.0.0.10.in-addr.arpa. 30 IN PTR web2.10-0-0-2.west.1-0-1.web.production.${ZONE}.`]);
@@ -137,7 +136,7 @@ describe('discovery over DNS', () => {
     assert.deepEqual(lines(await srv.udp(`api.production.${ZONE}`, 'A')), [`api.production.${ZONE}. 30 IN A 10.0.0.4`]);
     const del = await fetch(`${api}/skydns/services/web4`, { method: 'DELETE' });
     assert.equal(del.status, 200);
-    assert.equal((await srv.udp(`api.production.${ZONE}`, 'A')).rcode, 3);
+    assert.equal((await srv.udp(`api.production.${ZONE}`, 'A')).rcode, 'NXDOMAIN');
     clock.advance(20_000); // web3 (TTL 20) expires
     assert.deepEqual(lines(await srv.tcp(W, 'SRV')), [`${W}. 10 IN SRV 10 50 8080 web1.${ZONE}.`, `${W}. 10 IN SRV 10 50 8080 web2.${ZONE}.`]);
     await put('web3', { Host: 'web3.example', Port: 8081, TTL: 20 });
@@ -147,15 +146,15 @@ describe('discovery over DNS', () => {
     await Promise.all(Array.from({ length: 60 }, (_, i) => put(`big${i}`, { Name: 'big', Host: `10.1.${i >> 8}.${i & 255}` })));
     const name = `big.production.${ZONE}`;
     const udp = await srv.udp(name, 'SRV');
-    assert.equal(udp.flags.tc, true);
-    assert.ok((udp.answers ?? []).length < 60);
+    assert.equal(udp.msg!.flags.tc, true);
+    assert.ok((udp.msg!.answers ?? []).length < 60);
     const edns = await srv.udp(name, 'SRV', { edns: { udpSize: 1232 } });
-    assert.equal(edns.flags.tc, true);
-    assert.ok(edns.raw.length <= 1232);
+    assert.equal(edns.msg!.flags.tc, true);
+    assert.ok(edns.wire!.length <= 1232);
     const tcp = await srv.tcp(name, 'SRV');
-    assert.equal(tcp.flags.tc, false);
-    assert.equal(tcp.answers!.length, 60);
-    assert.equal(tcp.additionals!.length, 60);
+    assert.equal(tcp.msg!.flags.tc, false);
+    assert.equal(tcp.msg!.answers!.length, 60);
+    assert.equal(tcp.msg!.additionals!.length, 60);
     assert.ok(lines(tcp).every((l) => / IN SRV 10 1 8080 big\d+\.skydns\.local\.$/.test(l)));
   });
 
@@ -185,7 +184,7 @@ describe('discovery over DNS', () => {
 
   it('never hands a name in the zone to the plugins after it', async () => {
     const out = await srv.udp('example.org', 'A');
-    assert.equal(out.rcode, 5);
+    assert.equal(out.rcode, 'REFUSED');
     const inZone = reached().filter((n) => n === ZONE || n.endsWith(`.${ZONE}`) || n.endsWith('10.in-addr.arpa'));
     assert.deepEqual(inZone, []);
     assert.ok(reached().includes('example.org'));
@@ -234,15 +233,15 @@ for (const plugin of ['skydns', 'synth']) {
           const registry = await srv.app.registry();
           await registry.put({ UUID: 'r1', Name: 'web', Version: '1', Environment: 'production', Region: 'east', Host: '10.0.0.1', Port: 80, TTL: 30 });
           const soa = await srv.udp(zone, 'SOA');
-          assert.equal(soa.flags.aa, true, ex);
+          assert.equal(soa.msg!.flags.aa, true, ex);
           assert.equal(lines(soa)[0]?.split(' ')[3], 'SOA', ex);
           const srvRR = await srv.tcp(`web.production.${zone}`, 'SRV');
-          assert.equal(srvRR.answers?.length, 1, ex);
+          assert.equal(srvRR.msg!.answers?.length, 1, ex);
           const a = await srv.udp(`web.production.${zone}`, 'A');
           const synth = optionsOf(cfg.chain, 'synth') !== undefined;
           assert.deepEqual(lines(a).map((l) => l.split(' ').pop()), synth ? ['10.0.0.1'] : [], ex);
-          assert.equal(a.rcode, 0, ex);
-          assert.equal((await srv.udp(`nothing.${zone}`, 'A')).rcode, 3, ex);
+          assert.equal(a.rcode, 'NOERROR', ex);
+          assert.equal((await srv.udp(`nothing.${zone}`, 'A')).rcode, 'NXDOMAIN', ex);
         } finally {
           await srv.stop();
         }

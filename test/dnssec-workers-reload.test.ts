@@ -35,7 +35,7 @@ test('reload: a new key is read and served; a missing key fails the reload and t
     return { ...c, dns: { ...c.dns, listen: srv.config.dns.listen } };
   };
   try {
-    const keys = async (): Promise<number> => (await srv.udp('skydns.local', 'DNSKEY', DO)).answers!.filter((r) => r.type === 'DNSKEY').length;
+    const keys = async (): Promise<number> => (await srv.udp('skydns.local', 'DNSKEY', DO)).msg!.answers!.filter((r) => r.type === 'DNSKEY').length;
     assert.equal(await keys(), 1);
     await assert.rejects(srv.app.reload(await config([KSK, 'Kskydns.local.+013+00007'])), (e) => {
       assert.ok(isSkyError(e, 'SKY_ERR_DNSSEC_KEY_READ'), String(e));
@@ -43,11 +43,11 @@ test('reload: a new key is read and served; a missing key fails the reload and t
       return true;
     });
     const soa = await srv.udp('skydns.local', 'SOA', DO);
-    assert.deepEqual(soa.answers!.map((r) => r.type), ['SOA', 'RRSIG']);
+    assert.deepEqual(soa.msg!.answers!.map((r) => r.type), ['SOA', 'RRSIG']);
     await srv.app.reload(await config([KSK, ZSK]));
     assert.equal(await keys(), 2);
     const signed = await srv.udp('skydns.local', 'SOA', DO);
-    assert.equal((signed.answers![1]!.data as { keyTag: number }).keyTag, 52120, 'the ZSK signs once there is a KSK/ZSK split');
+    assert.equal((signed.msg!.answers![1]!.data as { keyTag: number }).keyTag, 52120, 'the ZSK signs once there is a KSK/ZSK split');
   } finally {
     await srv.stop();
     await rm(dir, { recursive: true, force: true });

@@ -87,7 +87,7 @@ for (const [label, algs] of [
 
     it('a truncated answer (TC over UDP) is retried over TCP and validates', async () => {
       const udp = await srv.udp(`big.production.${ZONE}`, 'SRV', { edns: { udpSize: 1232, do: true } });
-      assert.equal(udp.flags.tc, true);
+      assert.equal(udp.msg!.flags.tc, true);
       const out = await delv(srv.port, anchor, ZONE, `big.production.${ZONE}`, 'SRV');
       assert.match(out, VALID, out);
       assert.equal(out.split('\n').filter((l) => /\sIN\s+SRV\s/.test(l)).length, 40, out);

@@ -44,7 +44,7 @@ test('reload swaps the chain under a query stream with zero failed queries', asy
     await Promise.all(workers);
     assert.equal(failures, 0);
     assert.deepEqual([...seen].sort(), ['192.0.2.1', '192.0.2.2']);
-    assert.equal((await srv.udp('x.echo.test', 'A')).answers![0]!.data, '192.0.2.2');
+    assert.equal((await srv.udp('x.echo.test', 'A')).msg!.answers![0]!.data, '192.0.2.2');
     // the unchanged plugin kept its instance, the changed one was replaced
     assert.equal(srv.app.plugins[0]!.plugin, logBefore);
     assert.notEqual(srv.app.plugins[1]!.plugin, echoBefore);
@@ -61,7 +61,7 @@ test('reload moves listeners: unchanged addresses stay open, a failed bind chang
     const bad = await parseSkyfile(`{ dns: { listen: ["${listen}", "127.0.0.1:${busy}"] }, chain: [{ "${echo}": { address: "192.0.2.3" } }] }`, { baseDir: fixtures });
     await assert.rejects(srv.app.reload(bad), (e: unknown) => isSkyError(e, 'SKY_ERR_LISTEN'));
     assert.deepEqual(srv.app.server.addresses(), [listen]);
-    assert.equal((await srv.udp('x.echo.test', 'A')).rcode, 0);
+    assert.equal((await srv.udp('x.echo.test', 'A')).rcode, 'NOERROR');
   } finally {
     await close();
     await srv.stop();

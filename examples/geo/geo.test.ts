@@ -73,11 +73,11 @@ describe('geo (example custom plugin)', () => {
     const srv = await startServer(skyfile, { baseDir: source });
     try {
       const txt = await srv.udp(`whoami.${Z}`, 'TXT');
-      assert.equal(txt.rcode, 0);
-      const strings = (txt.answers![0]!.data as Buffer[]).map(String);
+      assert.equal(txt.rcode, 'NOERROR');
+      const strings = (txt.msg!.answers![0]!.data as Buffer[]).map(String);
       assert.deepEqual(strings.slice(2), ['proto=udp', 'region=loopback']);
       assert.equal(strings[0], 'addr=127.0.0.1');
-      assert.equal((await srv.tcp(`whoami.${Z}`, 'A')).answers![0]!.data, '127.0.0.1');
+      assert.equal((await srv.tcp(`whoami.${Z}`, 'A')).msg!.answers![0]!.data, '127.0.0.1');
       const exposition = parsePrometheus(await srv.app.metrics.registry.metrics());
       assert.equal(exposition.value('skydns_geo_queries_total', { region: 'loopback' }), 2);
     } finally {
@@ -92,7 +92,7 @@ describe('geo (example custom plugin)', () => {
     assert.ok(blocks.length > 0);
     for (const b of blocks) {
       const srv = await startServer(b, { baseDir: source });
-      assert.equal((await srv.udp(`region.${Z}`, 'TXT')).answers?.length, 1);
+      assert.equal((await srv.udp(`region.${Z}`, 'TXT')).msg!.answers?.length, 1);
       await srv.stop();
     }
   });

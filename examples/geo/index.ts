@@ -51,7 +51,7 @@ export default definePlugin<GeoOptions>({
     },
   },
   setup(opts, ctx) {
-    const table = regionTable(opts.networks, `chain[${ctx.index}].${ctx.name}`);
+    const table = regionTable(opts.networks, ctx.keyPath ?? `chain[${ctx.index}].${ctx.name}`);
     ctx.logger.debug({ zone: opts.zone, networks: table.length }, 'geo plugin set up');
     return new GeoHandler(opts, table, ctx);
   },

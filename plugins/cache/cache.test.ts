@@ -67,8 +67,8 @@ test('the key holds name, type, class, DO and CD', async () => {
   assert.equal(r.calls, 5, 'case and UDP size are not part of the key');
 });
 
-test('max_ttl caps a positive answer and its TTLs; min_ttl keeps a short one', async () => {
-  const r = await rig({ max_ttl: 600, min_ttl: 10 });
+test('maxTtl caps a positive answer and its TTLs; minTtl keeps a short one', async () => {
+  const r = await rig({ maxTtl: 600, minTtl: 10 });
   r.reply = () => ({ msg: msg(0, ['long.example.org. 86400 IN A 192.0.2.1', 'long.example.org. 1000 IN A 192.0.2.2']) });
   assert.deepEqual(await r.ttls('long.example.org'), [600, 600], 'the first client sees the capped TTLs too');
   assert.deepEqual(await r.ttls('long.example.org'), [600, 600]);
@@ -84,16 +84,16 @@ test('max_ttl caps a positive answer and its TTLs; min_ttl keeps a short one', a
   assert.equal(r.calls, 3);
   r.clock.advance(1_000);
   await r.q('short.example.org');
-  assert.equal(r.calls, 4, 'kept min_ttl seconds');
+  assert.equal(r.calls, 4, 'kept minTtl seconds');
 
-  const zero = await rig({ min_ttl: 0 });
+  const zero = await rig({ minTtl: 0 });
   zero.reply = () => ({ msg: msg(0, ['zero.example.org. 0 IN A 192.0.2.4']) });
   await zero.q('zero.example.org');
   await zero.q('zero.example.org');
-  assert.equal(zero.calls, 2, 'TTL 0 with min_ttl 0 is not cached');
+  assert.equal(zero.calls, 2, 'TTL 0 with minTtl 0 is not cached');
 });
 
-test('NXDOMAIN and NODATA live min(SOA TTL, SOA MINIMUM) (RFC 2308), capped by denial_max_ttl', async () => {
+test('NXDOMAIN and NODATA live min(SOA TTL, SOA MINIMUM) (RFC 2308), capped by denialMaxTtl', async () => {
   const r = await rig();
   r.reply = () => ({ msg: msg(Rcode.NXDOMAIN, [], [SOA]) });
   await r.q('nope.example.org');
@@ -110,7 +110,7 @@ test('NXDOMAIN and NODATA live min(SOA TTL, SOA MINIMUM) (RFC 2308), capped by d
   assert.equal(r.c.denial.size, 2);
   assert.equal(r.c.positive.size, 0);
 
-  const capped = await rig({ denial_max_ttl: 60 });
+  const capped = await rig({ denialMaxTtl: 60 });
   capped.reply = () => ({ msg: msg(Rcode.NXDOMAIN, [], [SOA]) });
   await capped.q('nope.example.org');
   assert.deepEqual(await capped.ttls('nope.example.org'), [60]);
@@ -122,7 +122,7 @@ test('NXDOMAIN and NODATA live min(SOA TTL, SOA MINIMUM) (RFC 2308), capped by d
   assert.equal(noSoa.calls, 2, 'a negative answer without SOA is not cached');
 });
 
-test('SERVFAIL is cached only servfail_ttl seconds (0: not at all)', async () => {
+test('SERVFAIL is cached only servfailTtl seconds (0: not at all)', async () => {
   const r = await rig();
   r.reply = () => ({ msg: msg(Rcode.SERVFAIL) });
   await r.q('broken.example.org');
@@ -133,7 +133,7 @@ test('SERVFAIL is cached only servfail_ttl seconds (0: not at all)', async () =>
   await r.q('broken.example.org');
   assert.equal(r.calls, 2);
 
-  const off = await rig({ servfail_ttl: 0 });
+  const off = await rig({ servfailTtl: 0 });
   off.reply = () => ({ msg: msg(Rcode.SERVFAIL) });
   await off.q('broken.example.org');
   await off.q('broken.example.org');
@@ -173,7 +173,7 @@ test('wire replies are cached like message replies', async () => {
 });
 
 test('positive and negative entries have separate LRU capacities', async () => {
-  const r = await rig({ capacity: 2, denial_capacity: 1 });
+  const r = await rig({ capacity: 2, denialCapacity: 1 });
   for (const n of ['a', 'b', 'c']) {
     r.reply = () => ({ msg: msg(0, [`${n}.example.org. 300 IN A 192.0.2.1`]) });
     await r.q(`${n}.example.org`);
@@ -192,8 +192,8 @@ test('positive and negative entries have separate LRU capacities', async () => {
   assert.equal(r.calls, calls + 1, 'the least recently used one was evicted');
 });
 
-test('a reply that depends on the registry is dropped once the registry changes, even with serve_stale', async () => {
-  const r = await rig({ serve_stale: { enabled: true } });
+test('a reply that depends on the registry is dropped once the registry changes, even with serveStale', async () => {
+  const r = await rig({ serveStale: { enabled: true } });
   const registry: { version: number } & Generation = { version: 7 };
   r.reply = () => ({ msg: msg(0, ['web.skydns.local. 30 IN A 192.0.2.9']), depends: { on: registry, version: registry.version } });
   await r.q('web.skydns.local');
@@ -256,8 +256,8 @@ test('prefetch: hits separated by more than duration do not make an entry popula
   assert.equal(r.calls, 2, 'two hits within 10 s and under 50% left');
 });
 
-test('serve_stale: an expired entry is served with TTL 30 when the chain fails, then rechecked after 30 s', async () => {
-  const r = await rig({ serve_stale: { enabled: true, max_stale: '1h' } });
+test('serveStale: an expired entry is served with TTL 30 when the chain fails, then rechecked after 30 s', async () => {
+  const r = await rig({ serveStale: { enabled: true, maxStale: '1h' } });
   r.reply = () => ({ msg: msg(0, ['www.example.org. 60 IN A 192.0.2.1']) });
   await r.q('www.example.org');
   r.clock.advance(61_000);
@@ -281,11 +281,11 @@ test('serve_stale: an expired entry is served with TTL 30 when the chain fails, 
   assert.equal(r.c.stats.stale, 3);
   r.clock.advance(60_000 + 3_600_000);
   r.reply = () => ({ msg: msg(Rcode.SERVFAIL) });
-  assert.equal((await r.q('www.example.org')).rcode, 'SERVFAIL', 'past max_stale');
+  assert.equal((await r.q('www.example.org')).rcode, 'SERVFAIL', 'past maxStale');
 });
 
-test('serve_stale: a slow refresh answers stale after client_timeout and replaces the entry when it lands', async () => {
-  const r = await rig({ serve_stale: { enabled: true, client_timeout: 1800 } });
+test('serveStale: a slow refresh answers stale after clientTimeout and replaces the entry when it lands', async () => {
+  const r = await rig({ serveStale: { enabled: true, clientTimeout: 1800 } });
   r.reply = () => ({ msg: msg(0, ['www.example.org. 60 IN A 192.0.2.1']) });
   await r.q('www.example.org');
   r.clock.advance(60_000);
@@ -305,7 +305,7 @@ test('serve_stale: a slow refresh answers stale after client_timeout and replace
   assert.equal(r.calls, 2);
 });
 
-test('without serve_stale an expired entry is simply a miss', async () => {
+test('without serveStale an expired entry is simply a miss', async () => {
   const r = await rig();
   r.reply = () => ({ msg: msg(0, ['www.example.org. 60 IN A 192.0.2.1']) });
   await r.q('www.example.org');

@@ -7,7 +7,7 @@
  *
  * Replies that declare `depends` (the skydns zone) are dropped as soon as the
  * thing they depend on has changed, so a registry change is never hidden by
- * the cache, not even by serve_stale.
+ * the cache, not even by serveStale.
  */
 import { lru, type LRU } from 'tiny-lru';
 import type { Clock } from '../../src/clock.js';
@@ -47,10 +47,10 @@ export class Cache implements Plugin {
   constructor(private readonly o: CacheOptions, private readonly clock: Clock, private readonly logger: Logger, metrics: Metrics) {
     // tiny-lru's own TTL reads Date.now(); lifetimes are kept here instead, on the injected clock.
     this.positive = lru<Entry>(o.capacity);
-    this.denial = lru<Entry>(o.denial_capacity);
+    this.denial = lru<Entry>(o.denialCapacity);
     this.prefetchWindowMs = toMs(o.prefetch.duration);
-    this.maxStaleMs = o.serve_stale.enabled ? toMs(o.serve_stale.max_stale) : 0;
-    this.clientTimeoutMs = toMs(o.serve_stale.client_timeout);
+    this.maxStaleMs = o.serveStale.enabled ? toMs(o.serveStale.maxStale) : 0;
+    this.clientTimeoutMs = toMs(o.serveStale.clientTimeout);
     this.m = cacheMetrics(metrics, this);
   }
 
@@ -169,7 +169,7 @@ export class Cache implements Plugin {
   /**
    * RFC 8767 serve-stale for an expired entry: refresh it, and answer with the
    * stale data (TTL 30) when the refresh fails or takes longer than
-   * `client_timeout`; the refresh goes on in the background and replaces the
+   * `clientTimeout`; the refresh goes on in the background and replaces the
    * entry when it succeeds. Within 30 s of a failed refresh the stale answer
    * is given at once without asking again (the failure recheck timer, §4).
    */

@@ -2,12 +2,12 @@
  * What the cache keeps for one reply, and the rules that decide whether and
  * for how long a reply is kept.
  *
- * - Positive answers live for their smallest TTL, within [min_ttl, max_ttl].
+ * - Positive answers live for their smallest TTL, within [minTtl, maxTtl].
  * - Negative answers (NXDOMAIN, and NODATA: NOERROR with an empty answer
  *   section) live for min(SOA TTL, SOA MINIMUM) of the SOA in the authority
- *   section (RFC 2308 §5), within [min_ttl, denial_max_ttl]; without an SOA
+ *   section (RFC 2308 §5), within [minTtl, denialMaxTtl]; without an SOA
  *   they are not cached ("SHOULD NOT", RFC 2308 §5).
- * - SERVFAIL lives `servfail_ttl` seconds (RFC 2308 §7.1: at most 5 minutes).
+ * - SERVFAIL lives `servfailTtl` seconds (RFC 2308 §7.1: at most 5 minutes).
  * - Truncated replies, other rcodes (REFUSED, FORMERR, NOTIMP, ...) and
  *   dropped replies are never cached.
  * Record TTLs in the stored wire are lowered to the entry's lifetime, so a
@@ -41,10 +41,10 @@ export interface RefreshOutcome {
 }
 
 export interface TtlLimits {
-  min_ttl: number;
-  max_ttl: number;
-  denial_max_ttl: number;
-  servfail_ttl: number;
+  minTtl: number;
+  maxTtl: number;
+  denialMaxTtl: number;
+  servfailTtl: number;
 }
 
 const SOA = 6;
@@ -86,15 +86,15 @@ export function makeEntry(req: Request, reply: Reply, now: number, lim: TtlLimit
   const answers = w.wire.readUInt16BE(6);
   if (w.rcode === Rcode.SERVFAIL) {
     kind = 'servfail';
-    ttl = lim.servfail_ttl;
+    ttl = lim.servfailTtl;
   } else if (w.rcode === Rcode.NOERROR && answers > 0) {
     kind = 'positive';
-    ttl = Math.min(Math.max(minTtl(w) ?? 0, lim.min_ttl), lim.max_ttl);
+    ttl = Math.min(Math.max(minTtl(w) ?? 0, lim.minTtl), lim.maxTtl);
   } else if (w.rcode === Rcode.NXDOMAIN || w.rcode === Rcode.NOERROR) {
     const neg = negativeTtl(w);
     if (neg === undefined) return null;
     kind = 'denial';
-    ttl = Math.min(Math.max(Math.min(neg, minTtl(w)!), lim.min_ttl), lim.denial_max_ttl);
+    ttl = Math.min(Math.max(Math.min(neg, minTtl(w)!), lim.minTtl), lim.denialMaxTtl);
   } else {
     return null;
   }

@@ -3,13 +3,13 @@ import { durationSchema, type Duration } from '../../src/config/duration.js';
 
 export interface CacheOptions {
   capacity: number;
-  denial_capacity: number;
-  max_ttl: number;
-  denial_max_ttl: number;
-  min_ttl: number;
-  servfail_ttl: number;
+  denialCapacity: number;
+  maxTtl: number;
+  denialMaxTtl: number;
+  minTtl: number;
+  servfailTtl: number;
   prefetch: { amount: number; duration: Duration; percentage: number };
-  serve_stale: { enabled: boolean; max_stale: Duration; client_timeout: Duration };
+  serveStale: { enabled: boolean; maxStale: Duration; clientTimeout: Duration };
 }
 
 const seconds = (dflt: number, description: string, maximum?: number) => ({
@@ -25,11 +25,11 @@ export const cacheSchema = {
   additionalProperties: false,
   properties: {
     capacity: { type: 'integer', minimum: 1, default: 10000, description: 'positive answers kept (least recently used go first)' },
-    denial_capacity: { type: 'integer', minimum: 1, default: 5000, description: 'NXDOMAIN, NODATA and SERVFAIL replies kept' },
-    max_ttl: seconds(3600, 'longest time a positive answer is kept'),
-    denial_max_ttl: seconds(1800, 'longest time a negative answer is kept'),
-    min_ttl: seconds(5, 'shortest time an answer is kept, whatever its TTL'),
-    servfail_ttl: seconds(5, 'time a SERVFAIL is kept (0: never cached; RFC 2308 allows at most 5 minutes)', 300),
+    denialCapacity: { type: 'integer', minimum: 1, default: 5000, description: 'NXDOMAIN, NODATA and SERVFAIL replies kept' },
+    maxTtl: seconds(3600, 'longest time a positive answer is kept'),
+    denialMaxTtl: seconds(1800, 'longest time a negative answer is kept'),
+    minTtl: seconds(5, 'shortest time an answer is kept, whatever its TTL'),
+    servfailTtl: seconds(5, 'time a SERVFAIL is kept (0: never cached; RFC 2308 allows at most 5 minutes)', 300),
     prefetch: {
       type: 'object',
       additionalProperties: false,
@@ -40,14 +40,14 @@ export const cacheSchema = {
         percentage: { type: 'integer', minimum: 1, maximum: 100, default: 10, description: 'refresh when this share of the TTL is left' },
       },
     },
-    serve_stale: {
+    serveStale: {
       type: 'object',
       additionalProperties: false,
       default: {},
       properties: {
         enabled: { type: 'boolean', default: false, description: 'serve expired answers when the rest of the chain fails (RFC 8767)' },
-        max_stale: durationSchema('1h', 'how long past expiry an answer may still be served'),
-        client_timeout: durationSchema('1800ms', 'how long a client waits for a refresh before it gets the stale answer'),
+        maxStale: durationSchema('1h', 'how long past expiry an answer may still be served'),
+        clientTimeout: durationSchema('1800ms', 'how long a client waits for a refresh before it gets the stale answer'),
       },
     },
   },

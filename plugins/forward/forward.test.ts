@@ -111,7 +111,7 @@ test('anti-spoofing: forged replies (wrong ID, question, source port) are discar
 
 test('anti-spoofing: a forged reply alone is never accepted; the query times out instead', async () => {
   const up = await upstream({ handler: (q) => ({ raw: forgedId(q.raw) }) });
-  const { p, clock } = await fwd({ to: [up.address], max_fails: 0 });
+  const { p, clock } = await fwd({ to: [up.address], maxFails: 0 });
   const pending = runPlugin(p, { name: 'www.example.org', type: 'A' }, undefined, clock);
   await waitFor(() => p.stats.discarded === 1);
   clock.advance(2000);
@@ -129,9 +129,9 @@ function forgedId(query: Buffer): Buffer {
   return b;
 }
 
-test('prefer_udp: a truncated UDP reply is retried over TCP', async () => {
+test('preferUdp: a truncated UDP reply is retried over TCP', async () => {
   const up = await upstream({ truncateUdp: true });
-  const { p } = await fwd({ to: [up.address], prefer_udp: true });
+  const { p } = await fwd({ to: [up.address], preferUdp: true });
   const r = await runPlugin(p, { name: 'big.example.org', type: 'TXT', transport: 'tcp' });
   assert.equal(r.rcode, 'NOERROR');
   assert.equal(r.answer.length, 2);
@@ -139,7 +139,7 @@ test('prefer_udp: a truncated UDP reply is retried over TCP', async () => {
   assert.deepEqual(up.queries.map((q) => q.transport), ['udp', 'tcp']);
 });
 
-test('without prefer_udp a truncated reply goes back to the UDP client (which retries over TCP itself)', async () => {
+test('without preferUdp a truncated reply goes back to the UDP client (which retries over TCP itself)', async () => {
   const up = await upstream({ truncateUdp: true });
   const { p } = await fwd({ to: [up.address] });
   const r = await runPlugin(p, { name: 'big.example.org', type: 'TXT' });
@@ -149,9 +149,9 @@ test('without prefer_udp a truncated reply goes back to the UDP client (which re
   assert.equal(t.answer.length, 2);
 });
 
-test('force_tcp: every query over TCP, on one reused connection, pipelined', async () => {
+test('forceTcp: every query over TCP, on one reused connection, pipelined', async () => {
   const up = await upstream();
-  const { p } = await fwd({ to: [up.address], force_tcp: true });
+  const { p } = await fwd({ to: [up.address], forceTcp: true });
   for (let i = 0; i < 3; i++) expectReply(await runPlugin(p, { name: 'www.example.org', type: 'A' }), { answer: [A] });
   const many = await Promise.all(Array.from({ length: 10 }, () => runPlugin(p, { name: 'www.example.org', type: 'AAAA' })));
   for (const r of many) assert.equal(r.answer.length, 1);
@@ -163,7 +163,7 @@ test('force_tcp: every query over TCP, on one reused connection, pipelined', asy
 
 test('idle TCP connections expire; a connection the upstream closed is replaced transparently', async () => {
   const up = await upstream();
-  const { p, clock } = await fwd({ to: [up.address], force_tcp: true, expire: '10s' });
+  const { p, clock } = await fwd({ to: [up.address], forceTcp: true, expire: '10s' });
   await runPlugin(p, { name: 'www.example.org', type: 'A' }, undefined, clock);
   assert.equal(p.upstreams[0]!.tcp.size, 1);
   clock.advance(9000);
@@ -180,7 +180,7 @@ test('idle TCP connections expire; a connection the upstream closed is replaced 
   assert.equal(p.stats.failedAttempts, 0);
 });
 
-test('a dropped query is retried on the next upstream after try_timeout', async () => {
+test('a dropped query is retried on the next upstream after tryTimeout', async () => {
   const a = await upstream({ drop: true });
   const b = await upstream();
   const { p, clock } = await fwd({ to: [a.address, b.address], policy: 'sequential' });
@@ -192,10 +192,10 @@ test('a dropped query is retried on the next upstream after try_timeout', async 
   assert.equal(p.upstreams[0]!.fails, 1);
 });
 
-test('a dead upstream (ICMP unreachable) fails over at once, is marked down after max_fails, and probed back up', async () => {
+test('a dead upstream (ICMP unreachable) fails over at once, is marked down after maxFails, and probed back up', async () => {
   const a = await upstream();
   const b = await upstream();
-  const { p, clock } = await fwd({ to: [a.address, b.address], policy: 'sequential', max_fails: 2, health_check: '1s' });
+  const { p, clock } = await fwd({ to: [a.address, b.address], policy: 'sequential', maxFails: 2, healthCheck: '1s' });
   const [ua] = p.upstreams;
   await a.stop();
   for (let i = 0; i < 2; i++) expectReply(await runPlugin(p, { name: 'www.example.org', type: 'A' }, undefined, clock), { answer: [A] });
@@ -223,7 +223,7 @@ test('a dead upstream (ICMP unreachable) fails over at once, is marked down afte
 test('an upstream that dies with TCP queries in flight: they are retried on the next upstream', async () => {
   const a = await upstream({ hold: true });
   const b = await upstream();
-  const { p } = await fwd({ to: [a.address, b.address], policy: 'sequential', force_tcp: true });
+  const { p } = await fwd({ to: [a.address, b.address], policy: 'sequential', forceTcp: true });
   const pending = Promise.all([1, 2, 3].map(() => runPlugin(p, { name: 'www.example.org', type: 'A' })));
   await a.received(3);
   await a.stop();
@@ -233,9 +233,9 @@ test('an upstream that dies with TCP queries in flight: they are retried on the 
   assert.equal(p.upstreams[0]!.down, true);
 });
 
-test('every upstream down: SERVFAIL at once without sending anything, or (servfail_when_all_down: false) try them anyway', async () => {
+test('every upstream down: SERVFAIL at once without sending anything, or (servfailWhenAllDown: false) try them anyway', async () => {
   const a = await upstream({ drop: true });
-  const { p, clock } = await fwd({ to: [a.address], max_fails: 1, health_check: '1h' });
+  const { p, clock } = await fwd({ to: [a.address], maxFails: 1, healthCheck: '1h' });
   const pending = runPlugin(p, { name: 'www.example.org', type: 'A' }, undefined, clock);
   await a.received(1);
   clock.advance(2000);
@@ -248,7 +248,7 @@ test('every upstream down: SERVFAIL at once without sending anything, or (servfa
   assert.equal(p.stats.servfailAllDown, 1);
 
   const b = await upstream({ drop: true });
-  const lax = await fwd({ to: [b.address], max_fails: 1, health_check: '1h', servfail_when_all_down: false });
+  const lax = await fwd({ to: [b.address], maxFails: 1, healthCheck: '1h', servfailWhenAllDown: false });
   const first = runPlugin(lax.p, { name: 'www.example.org', type: 'A' }, undefined, lax.clock);
   await b.received(1);
   lax.clock.advance(2000);
@@ -261,7 +261,7 @@ test('every upstream down: SERVFAIL at once without sending anything, or (servfa
 
 test('the overall timeout bounds retries', async () => {
   const a = await upstream({ drop: true });
-  const { p, clock } = await fwd({ to: [a.address], timeout: 3000, try_timeout: 2000, max_fails: 0 });
+  const { p, clock } = await fwd({ to: [a.address], timeout: 3000, tryTimeout: 2000, maxFails: 0 });
   const pending = runPlugin(p, { name: 'www.example.org', type: 'A' }, undefined, clock);
   await a.received(1);
   clock.advance(2000);
@@ -271,9 +271,9 @@ test('the overall timeout bounds retries', async () => {
   assert.equal(a.queries.length, 2);
 });
 
-test('max_concurrent: past the limit REFUSED at once', async () => {
+test('maxConcurrent: past the limit REFUSED at once', async () => {
   const a = await upstream({ hold: true });
-  const { p } = await fwd({ to: [a.address], max_concurrent: 1 });
+  const { p } = await fwd({ to: [a.address], maxConcurrent: 1 });
   const first = runPlugin(p, { name: 'www.example.org', type: 'A' });
   await a.received(1);
   expectReply(await runPlugin(p, { name: 'www.example.org', type: 'AAAA' }), { rcode: 'REFUSED' });

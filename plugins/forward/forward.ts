@@ -41,16 +41,16 @@ export class Forwarder implements Plugin {
     this.from = zone(opts.from);
     this.except = opts.except.map(zone);
     this.timeoutMs = toMs(opts.timeout);
-    this.tryTimeoutMs = Math.min(toMs(opts.try_timeout), this.timeoutMs);
+    this.tryTimeoutMs = Math.min(toMs(opts.tryTimeout), this.timeoutMs);
     const settings = {
       clock: ctx.clock,
       logger: ctx.logger,
-      maxFails: opts.max_fails,
+      maxFails: opts.maxFails,
       // A down upstream is probed at most ten times a second, whatever is configured.
-      healthCheckMs: Math.max(100, toMs(opts.health_check)),
+      healthCheckMs: Math.max(100, toMs(opts.healthCheck)),
       tryTimeoutMs: this.tryTimeoutMs,
       expireMs: toMs(opts.expire),
-      forceTcp: opts.force_tcp,
+      forceTcp: opts.forceTcp,
       signal: this.abort.signal,
       onProbeFailure: (to: string) => this.m.probeFailed(to),
       onDiscard: (why: string) => {
@@ -94,7 +94,7 @@ export class Forwarder implements Plugin {
   async serveDNS(req: Request, next: (r?: Request) => Promise<Reply>): Promise<Reply> {
     if (this.loop.seen(req.name)) return { msg: { rcode: Rcode.REFUSED } };
     if (!isSubdomain(req.name, this.from) || this.except.some((z) => isSubdomain(req.name, z))) return next();
-    if (this.opts.max_concurrent > 0 && this.inflight >= this.opts.max_concurrent) {
+    if (this.opts.maxConcurrent > 0 && this.inflight >= this.opts.maxConcurrent) {
       this.stats.refusedOverLimit++;
       this.m.rejected();
       return { msg: { rcode: Rcode.REFUSED } };
@@ -110,7 +110,7 @@ export class Forwarder implements Plugin {
   /** Upstreams to try, in policy order: the healthy ones, or (all down, and configured so) every non-looping one. */
   private order(): Upstream[] {
     let list = this.upstreams.filter((u) => u.healthy);
-    if (list.length === 0 && !this.opts.servfail_when_all_down) list = this.upstreams.filter((u) => !u.loop);
+    if (list.length === 0 && !this.opts.servfailWhenAllDown) list = this.upstreams.filter((u) => !u.loop);
     if (list.length <= 1) return list;
     switch (this.opts.policy) {
       case 'sequential':
@@ -174,15 +174,15 @@ export class Forwarder implements Plugin {
 
   /**
    * One attempt on one upstream, over the client's transport unless
-   * `force_tcp` or `prefer_udp` says otherwise. A truncated UDP reply is
-   * retried over TCP when `prefer_udp` chose UDP (RFC 7766 §5); otherwise
+   * `forceTcp` or `preferUdp` says otherwise. A truncated UDP reply is
+   * retried over TCP when `preferUdp` chose UDP (RFC 7766 §5); otherwise
    * the TC reply goes back to the UDP client, which retries over TCP itself.
    */
   private async attempt(up: Upstream, req: Request, timeoutMs: number): Promise<Buffer> {
-    const transport = this.opts.force_tcp ? 'tcp' : this.opts.prefer_udp ? 'udp' : req.transport;
+    const transport = this.opts.forceTcp ? 'tcp' : this.opts.preferUdp ? 'udp' : req.transport;
     const started = this.ctx.clock.now();
     const reply = await up.exchange(buildUpstreamQuery(req, randomId()), transport, timeoutMs);
-    if (transport === 'udp' && this.opts.prefer_udp && isTruncated(reply)) {
+    if (transport === 'udp' && this.opts.preferUdp && isTruncated(reply)) {
       const left = timeoutMs - (this.ctx.clock.now() - started);
       return up.exchange(buildUpstreamQuery(req, randomId()), 'tcp', Math.max(1, left));
     }

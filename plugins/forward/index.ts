@@ -9,8 +9,8 @@ export default definePlugin<ForwardOptions>({
   schema: forwardSchema,
   setup(opts, ctx) {
     const path = `chain[${ctx.index}].${ctx.name}`;
-    if (opts.force_tcp && opts.prefer_udp) {
-      throw new SkyError('SKY_ERR_CONFIG_INVALID', 'force_tcp and prefer_udp cannot both be set', { path: `${path}.force_tcp` });
+    if (opts.forceTcp && opts.preferUdp) {
+      throw new SkyError('SKY_ERR_CONFIG_INVALID', 'forceTcp and preferUdp cannot both be set', { path: `${path}.forceTcp` });
     }
     return new Forwarder(opts, resolveUpstreams(opts.to, ctx.baseDir, path), ctx);
   },

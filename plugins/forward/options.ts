@@ -11,14 +11,14 @@ export interface ForwardOptions {
   /** Zones never forwarded: their queries go to the next plugin. */
   except: string[];
   policy: Policy;
-  prefer_udp: boolean;
-  force_tcp: boolean;
-  max_fails: number;
-  health_check: Duration;
+  preferUdp: boolean;
+  forceTcp: boolean;
+  maxFails: number;
+  healthCheck: Duration;
   timeout: Duration;
-  try_timeout: Duration;
-  max_concurrent: number;
-  servfail_when_all_down: boolean;
+  tryTimeout: Duration;
+  maxConcurrent: number;
+  servfailWhenAllDown: boolean;
   expire: Duration;
 }
 
@@ -36,14 +36,14 @@ export const forwardSchema = {
     from: { type: 'string', minLength: 1, default: '.', description: 'forward only names at or below this zone' },
     except: { type: 'array', items: { type: 'string', minLength: 1 }, default: [], description: 'zones passed to the next plugin instead' },
     policy: { enum: ['random', 'round_robin', 'sequential'], default: 'random' },
-    prefer_udp: { type: 'boolean', default: false, description: 'UDP to upstreams even for TCP clients; TCP only when truncated' },
-    force_tcp: { type: 'boolean', default: false, description: 'TCP to upstreams always' },
-    max_fails: { type: 'integer', minimum: 0, default: 2, description: 'consecutive failures that mark an upstream down (0: never)' },
-    health_check: durationSchema('500ms', 'interval between background probes of a down upstream'),
+    preferUdp: { type: 'boolean', default: false, description: 'UDP to upstreams even for TCP clients; TCP only when truncated' },
+    forceTcp: { type: 'boolean', default: false, description: 'TCP to upstreams always' },
+    maxFails: { type: 'integer', minimum: 0, default: 2, description: 'consecutive failures that mark an upstream down (0: never)' },
+    healthCheck: durationSchema('500ms', 'interval between background probes of a down upstream'),
     timeout: durationSchema(5000, 'overall deadline of one query, across retries'),
-    try_timeout: durationSchema(2000, 'deadline of one attempt on one upstream'),
-    max_concurrent: { type: 'integer', minimum: 0, default: 1000, description: 'queries in flight upstream before new ones are REFUSED (0: no limit)' },
-    servfail_when_all_down: { type: 'boolean', default: true, description: 'SERVFAIL at once when every upstream is down (false: try them anyway)' },
+    tryTimeout: durationSchema(2000, 'deadline of one attempt on one upstream'),
+    maxConcurrent: { type: 'integer', minimum: 0, default: 1000, description: 'queries in flight upstream before new ones are REFUSED (0: no limit)' },
+    servfailWhenAllDown: { type: 'boolean', default: true, description: 'SERVFAIL at once when every upstream is down (false: try them anyway)' },
     expire: durationSchema('10s', 'idle time after which a reusable upstream TCP connection is closed (0: no reuse)'),
   },
 } as const;

@@ -110,10 +110,10 @@ describe('metrics plugin (whole server)', () => {
       assert.equal(put.status, 201);
       assert.equal((await fetch(`${apiUrl}/skydns/services/1001`, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: '{"TTL":60}' })).status, 200);
 
-      assert.equal((await srv.udp('web.production.skydns.local', 'SRV')).answers?.length, 1);
-      assert.equal((await srv.tcp('web.production.skydns.local', 'A')).answers?.length, 1);
-      assert.equal((await srv.udp('nope.production.skydns.local', 'SRV')).rcode, 3);
-      assert.equal((await srv.udp('example.org', 'A')).rcode, 5);
+      assert.equal((await srv.udp('web.production.skydns.local', 'SRV')).msg!.answers?.length, 1);
+      assert.equal((await srv.tcp('web.production.skydns.local', 'A')).msg!.answers?.length, 1);
+      assert.equal((await srv.udp('nope.production.skydns.local', 'SRV')).rcode, 'NXDOMAIN');
+      assert.equal((await srv.udp('example.org', 'A')).rcode, 'REFUSED');
 
       const e = await scrape(srv);
       assert.equal(e.value('skydns_dns_requests_total', { type: 'SRV', transport: 'udp' }), 2);

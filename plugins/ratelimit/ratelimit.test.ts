@@ -36,7 +36,7 @@ async function flood(p: Plugin, address: string, n: number, o: { type?: string; 
 
 describe('ratelimit', () => {
   test('a flood from one client is limited while another client is served', async () => {
-    const { p, clock } = await setup({ responses_per_second: 10, burst: 20, slip: 2 });
+    const { p, clock } = await setup({ responsesPerSecond: 10, burst: 20, slip: 2 });
     assert.deepEqual(await flood(p, '192.0.2.1', 100), { answered: 20, truncated: 40, dropped: 40 });
     assert.deepEqual(await flood(p, '198.51.100.7', 20), { answered: 20, truncated: 0, dropped: 0 });
     // the same /24 shares the bucket
@@ -47,37 +47,37 @@ describe('ratelimit', () => {
 
   test('slip 0 drops every limited response; slip 1 truncates every one; slip 3 every third', async () => {
     for (const [slip, want] of [[0, { answered: 5, truncated: 0, dropped: 9 }], [1, { answered: 5, truncated: 9, dropped: 0 }], [3, { answered: 5, truncated: 3, dropped: 6 }]] as const) {
-      const { p } = await setup({ responses_per_second: 1, burst: 5, slip });
+      const { p } = await setup({ responsesPerSecond: 1, burst: 5, slip });
       assert.deepEqual(await flood(p, '203.0.113.5', 14), want, `slip ${slip}`);
     }
   });
 
   test('TCP is never limited and does not spend tokens', async () => {
-    const { p } = await setup({ responses_per_second: 1, burst: 3 });
+    const { p } = await setup({ responsesPerSecond: 1, burst: 3 });
     assert.deepEqual(await flood(p, '192.0.2.1', 50, { transport: 'tcp' }), { answered: 50, truncated: 0, dropped: 0 });
     assert.equal((await flood(p, '192.0.2.1', 10)).answered, 3);
     assert.equal((await flood(p, '192.0.2.1', 10, { transport: 'tcp' })).answered, 10);
   });
 
   test('exempt networks are never limited', async () => {
-    const { p } = await setup({ responses_per_second: 1, burst: 2, exempt: ['10.0.0.0/8', '2001:db8:ffff::/48'] });
+    const { p } = await setup({ responsesPerSecond: 1, burst: 2, exempt: ['10.0.0.0/8', '2001:db8:ffff::/48'] });
     assert.equal((await flood(p, '10.1.2.3', 30)).answered, 30);
     assert.equal((await flood(p, '2001:db8:ffff:1::9', 30)).answered, 30);
     assert.equal((await flood(p, '11.1.2.3', 30)).answered, 2);
   });
 
   test('clients are grouped by prefix: /56 for IPv6, configurable', async () => {
-    const { p } = await setup({ responses_per_second: 1, burst: 2, slip: 0 });
+    const { p } = await setup({ responsesPerSecond: 1, burst: 2, slip: 0 });
     assert.equal((await flood(p, '2001:db8:0:ab00::1', 5)).answered, 2);
     assert.equal((await flood(p, '2001:db8:0:abff::2', 5)).answered, 0, 'same /56');
     assert.equal((await flood(p, '2001:db8:0:ac00::1', 5)).answered, 2, 'another /56');
-    const per = await setup({ responses_per_second: 1, burst: 2, ipv4_prefix: 32 });
+    const per = await setup({ responsesPerSecond: 1, burst: 2, ipv4Prefix: 32 });
     assert.equal((await flood(per.p, '192.0.2.1', 5)).answered, 2);
     assert.equal((await flood(per.p, '192.0.2.2', 5)).answered, 2, '/32: every address alone');
   });
 
   test('burst defaults to five seconds of responses', async () => {
-    const { p } = await setup({ responses_per_second: 4, slip: 0 });
+    const { p } = await setup({ responsesPerSecond: 4, slip: 0 });
     assert.equal((await flood(p, '192.0.2.1', 50)).answered, 20);
   });
 
@@ -91,14 +91,14 @@ describe('ratelimit', () => {
   });
 
   test('the bucket table stays bounded under many prefixes', async () => {
-    const { p, metrics } = await setup({ responses_per_second: 1, burst: 1, max_buckets: 50 });
+    const { p, metrics } = await setup({ responsesPerSecond: 1, burst: 1, maxBuckets: 50 });
     for (let i = 0; i < 500; i++) await ask(p, `10.${i >> 8}.${i & 255}.1`);
     const text = await metrics.registry.metrics();
     assert.match(text, /skydns_ratelimit_buckets 50\n/);
   });
 
   test('counts limited responses by action', async () => {
-    const { p, metrics } = await setup({ responses_per_second: 1, burst: 1, slip: 2 });
+    const { p, metrics } = await setup({ responsesPerSecond: 1, burst: 1, slip: 2 });
     await flood(p, '192.0.2.1', 5);
     const text = await metrics.registry.metrics();
     assert.match(text, /skydns_ratelimit_limited_total\{action="slip"\} 2/);
@@ -107,8 +107,8 @@ describe('ratelimit', () => {
 
   test('bad options fail setup with the key path', async () => {
     await assert.rejects(setupPlugin(ratelimit, { exempt: ['10.0.0.0/8', '10.0.0.0/99'] }), (e: unknown) => isSkyError(e, 'SKY_ERR_CONFIG_INVALID') && e.path === 'chain[0].ratelimit.exempt[1]');
-    await assert.rejects(setupPlugin(ratelimit, { responses_per_second: 0.1 }), (e: unknown) => isSkyError(e, 'SKY_ERR_CONFIG_INVALID') && e.path === 'chain[0].ratelimit.burst');
-    for (const bad of [{ responses_per_second: 0 }, { slip: -1 }, { ipv4_prefix: 33 }, { any: 'drop' }, { window: 5 }]) {
+    await assert.rejects(setupPlugin(ratelimit, { responsesPerSecond: 0.1 }), (e: unknown) => isSkyError(e, 'SKY_ERR_CONFIG_INVALID') && e.path === 'chain[0].ratelimit.burst');
+    for (const bad of [{ responsesPerSecond: 0 }, { slip: -1 }, { ipv4Prefix: 33 }, { any: 'drop' }, { window: 5 }]) {
       await assert.rejects(setupPlugin(ratelimit, bad), (e: unknown) => isSkyError(e, 'SKY_ERR_CONFIG_INVALID'), JSON.stringify(bad));
     }
   });

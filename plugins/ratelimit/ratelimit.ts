@@ -17,17 +17,17 @@ import { DROP, type Next, type Plugin, type Reply, type Request } from '../../sr
 import type { BucketTable } from '../../src/token-buckets.js';
 
 export interface RatelimitOptions {
-  responses_per_second: number;
+  responsesPerSecond: number;
   /** Bucket size; default five seconds' worth of responses. */
   burst?: number;
   /** Every Nth limited response goes out truncated (0: none, 1: all). */
   slip: number;
-  ipv4_prefix: number;
-  ipv6_prefix: number;
+  ipv4Prefix: number;
+  ipv6Prefix: number;
   exempt: string[];
   any: 'minimal' | 'pass';
-  any_ttl: number;
-  max_buckets: number;
+  anyTtl: number;
+  maxBuckets: number;
 }
 
 export interface RatelimitDeps {
@@ -47,7 +47,7 @@ export class RatelimitPlugin implements Plugin {
   async serveDNS(req: Request, next: Next): Promise<Reply> {
     if (req.transport === 'tcp') return next();
     if (this.d.exempt.size === 0 || !this.d.exempt.has(req.remote.address)) {
-      const t = this.d.buckets.take(prefixKey(req.remote.address, this.o.ipv4_prefix, this.o.ipv6_prefix));
+      const t = this.d.buckets.take(prefixKey(req.remote.address, this.o.ipv4Prefix, this.o.ipv6Prefix));
       this.d.tracked.set(this.d.buckets.size);
       if (!t.ok) {
         if (this.o.slip > 0 && t.limited % this.o.slip === 0) {
@@ -60,7 +60,7 @@ export class RatelimitPlugin implements Plugin {
     }
     if (req.qtype === Type.ANY && this.o.any === 'minimal') {
       this.d.minimalAny.inc();
-      return { msg: { rcode: Rcode.NOERROR, answers: [{ name: req.qname, type: 'HINFO', ttl: this.o.any_ttl, data: { cpu: 'RFC8482', os: '' } }] } };
+      return { msg: { rcode: Rcode.NOERROR, answers: [{ name: req.qname, type: 'HINFO', ttl: this.o.anyTtl, data: { cpu: 'RFC8482', os: '' } }] } };
     }
     return next();
   }

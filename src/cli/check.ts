@@ -1,13 +1,26 @@
+import { SkyApp } from '../app.js';
 import { loadSkyfile } from '../config/load.js';
 import { effectiveMode, nativeUnavailableReason, resolveUdpPath } from '../server/udp/choose.js';
-import { configArg, type Command } from './main.js';
+import { silentLogger } from '../logger.js';
+import { scratchRegistry } from '../registry/scratch.js';
+import { skyfileArg, skyfileUsage } from './args.js';
+import type { Command } from './main.js';
 
 export const checkCommand: Command = {
-  summary: 'validate a Skyfile and print the chain it declares',
-  usage: 'skydns check -c FILE',
+  summary: 'validate a Skyfile as serve would (without binding) and print the chain it declares',
+  usage: `skydns check [-c FILE | FILE]\n\n${skyfileUsage}`,
   async run(args) {
-    const file = configArg(args);
+    const file = skyfileArg('check', args);
     const cfg = await loadSkyfile(file);
+    // What serve does before it binds (listen addresses parsed, the registry
+    // section checked, every plugin set up), with a throwaway registry.
+    const app = new SkyApp(cfg, { logger: silentLogger, registryFactory: () => scratchRegistry() });
+    try {
+      await app.prepare();
+    } finally {
+      await app.stop(0).catch(() => undefined);
+    }
+    for (const w of cfg.warnings) process.stderr.write(`skydns check: warning: ${w}\n`);
     // "native" without the addon fails here as it would at start (SKY_ERR_UDP_NATIVE_UNAVAILABLE).
     const udp = resolveUdpPath(cfg.dns.udp);
     const why = udp === 'dgram' && effectiveMode(cfg.dns.udp) === 'auto' ? ` (${nativeUnavailableReason() ?? 'auto'})` : '';

@@ -64,16 +64,6 @@ export async function main(argv: string[]): Promise<number> {
     return await c.run(rest);
   } catch (err) {
     process.stderr.write(`skydns: ${isSkyError(err) ? err.describe() : (err as Error).stack ?? String(err)}\n`);
-    return 1;
+    return isSkyError(err, 'SKY_ERR_CLI_USAGE') ? 2 : 1;
   }
-}
-
-/** `-c FILE` / `--config FILE` / `--config=FILE`, default Skyfile. */
-export function configArg(args: string[]): string {
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i]!;
-    if ((a === '-c' || a === '--config') && args[i + 1]) return args[i + 1]!;
-    if (a.startsWith('--config=')) return a.slice(9);
-  }
-  return 'Skyfile';
 }

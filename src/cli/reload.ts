@@ -53,6 +53,7 @@ export class Reloader {
     const log = this.app.logger;
     try {
       const next = await this.load(this.file);
+      for (const w of next.warnings) log.warn({ file: this.file }, w);
       await this.app.reload(next);
       log.info({ reason, file: this.file }, 'Skyfile reloaded');
     } catch (err) {

@@ -5,7 +5,8 @@ import { SkyApp } from '../app.js';
 import { parseSkyfile, readSkyfile } from '../config/load.js';
 import { servePrimary, workerCount } from '../workers/serve.js';
 import { runWorker } from '../workers/worker.js';
-import { configArg, type Command } from './main.js';
+import { skyfileArg, skyfileUsage } from './args.js';
+import type { Command } from './main.js';
 import { Reloader } from './reload.js';
 import { describeUdpPath as udpText } from '../server/udp/choose.js';
 
@@ -24,9 +25,9 @@ export function tuneHeap(): void {
 
 export const serveCommand: Command = {
   summary: 'run the DNS server with a Skyfile (SIGHUP or editing the file reloads it; SIGTERM stops it gracefully)',
-  usage: 'skydns serve -c FILE',
+  usage: `skydns serve [-c FILE | FILE]\n\n${skyfileUsage}`,
   async run(args) {
-    const file = configArg(args);
+    const file = skyfileArg('serve', args);
     tuneHeap();
     // A worker of a `workers` group (forked by the primary below, running this same command).
     if (cluster.isWorker) return runWorker(file);
@@ -35,6 +36,7 @@ export const serveCommand: Command = {
     const count = workerCount(cfg);
     if (count > 1) return servePrimary(file, cfg, text, count);
     const app = new SkyApp(cfg);
+    for (const w of cfg.warnings) app.logger.warn({ file }, w);
     try {
       await app.start();
     } catch (err) {
@@ -43,8 +45,7 @@ export const serveCommand: Command = {
     }
     const reloader = new Reloader(app, file);
     reloader.start();
-    app.logger.info({ listen: app.server.addresses(), udp: app.server.udpPath, chain: cfg.chain.map((e) => e.name) }, `SkyDNS serving DNS on ${app.server.addresses().join(', ')} (UDP and TCP; UDP on ${udpText(app.server.udpPath)})`);
-    return new Promise<number>((resolve) => {
+    const stopped = new Promise<number>((resolve) => {
       let stopping = false;
       const shutdown = (signal: string) => {
         if (stopping) return;
@@ -66,5 +67,8 @@ export const serveCommand: Command = {
       process.once('SIGTERM', () => shutdown('SIGTERM'));
       process.once('SIGINT', () => shutdown('SIGINT'));
     });
+    // Announced once the signal handlers are in place: whoever waits for this line may stop us at once.
+    app.logger.info({ listen: app.server.addresses(), udp: app.server.udpPath, chain: cfg.chain.map((e) => e.name) }, `SkyDNS serving DNS on ${app.server.addresses().join(', ')} (UDP and TCP; UDP on ${udpText(app.server.udpPath)})`);
+    return stopped;
   },
 };

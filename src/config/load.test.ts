@@ -78,7 +78,7 @@ test('a custom plugin loads by path, relative to the Skyfile; its schema applies
     const cfg = await parse('{ chain: ["./hello.mjs"] }', dir);
     assert.equal(cfg.chain[0]!.factory.name, 'hello');
     assert.equal(cfg.chain[0]!.options.greeting, 'hi');
-    await fails('{ chain: [{ "./hello.mjs": { greting: "x" } }] }', 'SKY_ERR_CONFIG_INVALID', { path: 'chain[0]../hello.mjs.greting' }, dir);
+    await fails('{ chain: [{ "./hello.mjs": { greting: "x" } }] }', 'SKY_ERR_CONFIG_INVALID', { path: 'chain[0]["./hello.mjs"].greting' }, dir);
     await fails('{ chain: ["./notaplugin.mjs"] }', 'SKY_ERR_PLUGIN_LOAD', {}, dir);
     await fails('{ chain: ["./missing.mjs"] }', 'SKY_ERR_PLUGIN_LOAD', {}, dir);
   } finally {
@@ -104,4 +104,55 @@ test('workers: 1 by default, an integer from 1 to 1024 or "auto"; anything else 
 
 test('an errorMessage on an anyOf is only used at its own key: other anyOf errors keep their branch message', async () => {
   await fails(`{ chain: [42] }`, 'SKY_ERR_CONFIG_INVALID', { path: 'chain[0]' });
+});
+
+test('a JSON5 syntax error names the file and gives the position once', async () => {
+  await assert.rejects(parseSkyfile('{\n  chain: ["log",\n  oops\n}', { baseDir: process.cwd(), file: 'conf/Skyfile' }), (e: unknown) => {
+    assert.ok(isSkyError(e, 'SKY_ERR_CONFIG_SYNTAX'));
+    const text = e.describe();
+    assert.match(text, /^SKY_ERR_CONFIG_SYNTAX: conf\/Skyfile: invalid JSON5: invalid character 'o' \(line 3, column 3\)$/);
+    assert.equal(text.match(/3/g)!.length, 2, text);
+    return true;
+  });
+});
+
+test('an unknown key suggests the closest key at that path', async () => {
+  await fails('{ chain: [{ synth: { zone: "a.", minttl: 5 } }] }', 'SKY_ERR_CONFIG_INVALID', { path: 'chain[0].synth.minttl', includes: 'unknown key "minttl"; did you mean minTtl?' });
+  await fails('{ dns: { listne: ["127.0.0.1:53"] }, chain: ["log"] }', 'SKY_ERR_CONFIG_INVALID', { includes: 'did you mean listen?' });
+  await fails('{ chain: [{ forward: { max_fail: 3 } }] }', 'SKY_ERR_CONFIG_INVALID', { includes: 'did you mean maxFails?' });
+  // Nothing close: no guess.
+  await assert.rejects(parse('{ chain: [{ log: { zzzzzzzz: 1 } }] }'), (e: unknown) => isSkyError(e) && !e.message.includes('did you mean'));
+});
+
+test('old snake_case option names still load, renamed, with a warning naming the new key', async () => {
+  const cfg = await parse('{\n  chain: [\n    { cache: { denial_capacity: 7, serve_stale: { enabled: true, max_stale: "2h" } } },\n    { forward: { to: ["127.0.0.1:53"], max_fails: 4 } },\n    { ratelimit: { responses_per_second: 9 } },\n  ],\n}');
+  const cache = cfg.chain[0]!.options as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  assert.equal(cache.denialCapacity, 7);
+  assert.equal(cache.serveStale.maxStale, '2h');
+  assert.equal(cache.serveStale.clientTimeout, '1800ms', 'defaults filled under the renamed key');
+  assert.ok(!('denial_capacity' in cache) && !('serve_stale' in cache));
+  assert.equal(cfg.chain[1]!.options.maxFails, 4);
+  assert.equal(cfg.chain[2]!.options.responsesPerSecond, 9);
+  assert.deepEqual(cfg.warnings, [
+    'chain[0].cache.denial_capacity (line 3) is the old spelling of denialCapacity: it still works in this release; write denialCapacity',
+    'chain[0].cache.serve_stale (line 3) is the old spelling of serveStale: it still works in this release; write serveStale',
+    'chain[0].cache.serveStale.max_stale (line 3) is the old spelling of maxStale: it still works in this release; write maxStale',
+    'chain[1].forward.max_fails (line 4) is the old spelling of maxFails: it still works in this release; write maxFails',
+    'chain[2].ratelimit.responses_per_second (line 5) is the old spelling of responsesPerSecond: it still works in this release; write responsesPerSecond',
+  ]);
+  assert.deepEqual((await parse('{ chain: [{ cache: { denialCapacity: 7 } }] }')).warnings, []);
+  // An error under a renamed key still names its line.
+  await fails('{\n chain: [\n  { cache: {\n   max_ttl: -1 } }] }', 'SKY_ERR_CONFIG_INVALID', { path: 'chain[0].cache.maxTtl', line: 4 });
+  await fails('{ chain: [{ forward: { max_fails: 1, maxFails: 2 } }] }', 'SKY_ERR_CONFIG_INVALID', { path: 'chain[0].forward.max_fails', includes: 'keep only maxFails' });
+});
+
+test('key paths of a plugin loaded by path quote the path', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'skydns-keypath-'));
+  try {
+    await writeFile(join(dir, 'p.mjs'), 'export default { name: "p", schema: { type: "object", additionalProperties: false, properties: { hosts: { type: "array" } } }, setup() { return {}; } };');
+    await fails('{\n chain: [\n  { "./p.mjs": {\n    hosts: 1 } }] }', 'SKY_ERR_CONFIG_INVALID', { path: 'chain[0]["./p.mjs"].hosts', line: 4 }, dir);
+    await fails('{ chain: [{ "./p.mjs": { host: [] } }] }', 'SKY_ERR_CONFIG_INVALID', { path: 'chain[0]["./p.mjs"].host', includes: 'did you mean hosts?' }, dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });

@@ -11,9 +11,10 @@ import { pathToFileURL } from 'node:url';
 import JSON5 from 'json5';
 import { builtins } from '../builtins.js';
 import { SkyError } from '../errors.js';
-import type { LogLevel } from '../logger.js';
+import type { LogFormat, LogLevel } from '../logger.js';
 import type { PluginFactory } from '../plugin.js';
-import { locate, locateAll, type Position } from './locate.js';
+import { joinKey, locate, locateAll, type Position } from './locate.js';
+import { renameOldKeys } from './renamed.js';
 import { skyfileSchema } from './schema.js';
 import { validateAt } from './validate.js';
 
@@ -40,7 +41,7 @@ export interface ChainEntryConfig {
 export interface SkyConfig {
   dns: DnsConfig;
   registry: Record<string, unknown>;
-  log: { level: LogLevel };
+  log: { level: LogLevel; format: LogFormat };
   reload: { watch: boolean; debounceMs: number };
   shutdown: { graceMs: number };
   /** Processes serving DNS: 1 (one process), a number (a node:cluster group), or "auto" (one per CPU). */
@@ -48,6 +49,10 @@ export interface SkyConfig {
   chain: ChainEntryConfig[];
   baseDir: string;
   file: string | undefined;
+  /** Deprecations met while loading (old option spellings), one sentence each; serve logs them, check prints them. */
+  warnings: string[];
+  /** Where a key path sits in the Skyfile (or its nearest ancestor), for errors found after loading (plugin setup). */
+  positionOf?: (path: string) => Position | undefined;
 }
 
 export async function loadSkyfile(file: string): Promise<SkyConfig> {
@@ -70,9 +75,12 @@ export async function parseSkyfile(text: string, opts: { baseDir: string; file?:
   } catch (err) {
     const e = err as SyntaxError & { lineNumber?: number; columnNumber?: number };
     const pos = e.lineNumber !== undefined ? { line: e.lineNumber, column: e.columnNumber ?? 0 } : {};
-    throw new SkyError('SKY_ERR_CONFIG_SYNTAX', `invalid JSON5: ${e.message.replace(/^JSON5: /, '')}`, pos);
+    // The position goes in the error's line/column (shown once by describe()), not in the text as well.
+    const what = e.message.replace(/^JSON5: /, '').replace(/ at \d+:\d+$/, '');
+    throw new SkyError('SKY_ERR_CONFIG_SYNTAX', `${opts.file ? `${opts.file}: ` : ''}invalid JSON5: ${what}`, pos);
   }
   const positions = locateAll(text);
+  const warnings: string[] = [];
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
     throw new SkyError('SKY_ERR_CONFIG_INVALID', 'the Skyfile must be an object with a "chain" key', { path: '' });
   }
@@ -80,12 +88,12 @@ export async function parseSkyfile(text: string, opts: { baseDir: string; file?:
   const top = data as Omit<SkyConfig, 'chain' | 'baseDir' | 'file'> & { chain: unknown[] };
   const chain: ChainEntryConfig[] = [];
   for (const [i, entry] of top.chain.entries()) {
-    chain.push(await chainEntry(entry, i, opts.baseDir, positions));
+    chain.push(await chainEntry(entry, i, opts.baseDir, positions, warnings));
   }
-  return deepFreeze({ dns: top.dns, registry: top.registry ?? {}, log: top.log, reload: top.reload, shutdown: top.shutdown, workers: top.workers, chain, baseDir: opts.baseDir, file: opts.file });
+  return deepFreeze({ dns: top.dns, registry: top.registry ?? {}, log: top.log, reload: top.reload, shutdown: top.shutdown, workers: top.workers, chain, baseDir: opts.baseDir, file: opts.file, warnings, positionOf: (p: string) => (positions.has(p.split(/[.[]/)[0]!) ? locate(positions, p) : undefined) });
 }
 
-async function chainEntry(entry: unknown, i: number, baseDir: string, positions: Map<string, Position>): Promise<ChainEntryConfig> {
+async function chainEntry(entry: unknown, i: number, baseDir: string, positions: Map<string, Position>, warnings: string[]): Promise<ChainEntryConfig> {
   const path = `chain[${i}]`;
   const line = locate(positions, path)?.line;
   const at = (p: string) => {
@@ -101,14 +109,15 @@ async function chainEntry(entry: unknown, i: number, baseDir: string, positions:
     name = Object.keys(entry)[0]!;
     const v = (entry as Record<string, unknown>)[name];
     if (v === null || typeof v !== 'object' || Array.isArray(v)) {
-      throw new SkyError('SKY_ERR_CONFIG_INVALID', `${path}.${name}: options must be an object`, at(`${path}.${name}`));
+      throw new SkyError('SKY_ERR_CONFIG_INVALID', `${joinKey(path, name)}: options must be an object`, at(joinKey(path, name)));
     }
     options = v as Record<string, unknown>;
   } else {
     throw new SkyError('SKY_ERR_CONFIG_CHAIN_ENTRY', `${path}: a chain entry is a plugin name or a one-key object { name: options }`, at(path));
   }
   const factory = await resolveFactory(name, baseDir, at(path));
-  validateAt(factory.schema, options, `${path}.${name}`, positions);
+  if (builtins[name] === factory) warnings.push(...renameOldKeys(name, options, joinKey(path, name), positions));
+  validateAt(factory.schema, options, joinKey(path, name), positions);
   return { name, factory, options, path, line };
 }
 

@@ -5,6 +5,15 @@
  * key path (`chain[2].forward.to`).
  */
 
+/**
+ * `prefix` + one key: `.key` for a plain name, `["key"]` for anything else
+ * (a plugin loaded by path: `chain[0]["./my-plugin/dist/index.js"].hosts`).
+ */
+export function joinKey(prefix: string, key: string): string {
+  if (!/^[A-Za-z_$][\w$-]*$/.test(key)) return `${prefix}[${JSON.stringify(key)}]`;
+  return prefix ? `${prefix}.${key}` : key;
+}
+
 export interface Position {
   line: number;
   column: number;
@@ -77,7 +86,7 @@ export function locateAll(text: string): Map<string, Position> {
         const key = readKey();
         skipWs();
         if (text[i] === ':') adv();
-        const p = path ? `${path}.${key}` : key;
+        const p = joinKey(path, key);
         value(p);
         out.set(p, keyPos);
         skipWs();
@@ -116,7 +125,12 @@ export function locate(positions: Map<string, Position>, path: string): Position
     const pos = positions.get(p);
     if (pos) return pos;
     if (!p) return undefined;
-    const cut = Math.max(p.lastIndexOf('.'), p.lastIndexOf('['));
-    p = cut > 0 ? p.slice(0, cut) : '';
+    p = parentPath(p);
   }
+}
+
+/** `chain[0]["./x.js"].hosts` → `chain[0]["./x.js"]` → `chain[0]` → `chain` → ''. */
+function parentPath(p: string): string {
+  const m = /(\.[^.[\]]+|\[(?:\d+|"(?:[^"\\]|\\.)*")\])$/.exec(p);
+  return m && m.index > 0 ? p.slice(0, m.index) : '';
 }

@@ -42,6 +42,8 @@ export const skyfileSchema = {
       additionalProperties: false,
       properties: {
         level: { enum: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], default: 'info' },
+        /** json: one JSON object a line; pretty: readable lines; auto: pretty on a terminal, JSON otherwise. */
+        format: { enum: ['auto', 'json', 'pretty'], default: 'auto' },
       },
     },
     reload: {

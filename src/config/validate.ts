@@ -1,6 +1,7 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { SkyError } from '../errors.js';
-import { locate, type Position } from './locate.js';
+import { joinKey, locate, type Position } from './locate.js';
+import { closestKey } from './suggest.js';
 
 // verbose: errors carry their schema, so an `errorMessage` on an anyOf can replace its branches' messages.
 const ajv = new Ajv({ useDefaults: true, allErrors: false, strict: false, allowUnionTypes: true, verbose: true });
@@ -20,7 +21,7 @@ export function pointerToPath(prefix: string, pointer: string): string {
   let p = prefix;
   for (const seg of pointer.split('/').slice(1)) {
     const s = seg.replace(/~1/g, '/').replace(/~0/g, '~');
-    p += /^\d+$/.test(s) ? `[${s}]` : p ? `.${s}` : s;
+    p = /^\d+$/.test(s) ? `${p}[${s}]` : joinKey(p, s);
   }
   return p;
 }
@@ -30,12 +31,13 @@ function describe(e: ErrorObject, path: string): { path: string; message: string
   switch (e.keyword) {
     case 'additionalProperties': {
       const key = String(params.additionalProperty);
-      const p = path ? `${path}.${key}` : key;
-      return { path: p, message: `unknown key "${key}"` };
+      const allowed = Object.keys((e.parentSchema as { properties?: object } | undefined)?.properties ?? {});
+      const near = closestKey(key, allowed);
+      return { path: joinKey(path, key), message: `unknown key "${key}"${near ? `; did you mean ${near}?` : ''}` };
     }
     case 'required': {
       const key = String(params.missingProperty);
-      return { path: path ? `${path}.${key}` : key, message: `missing required key "${key}"` };
+      return { path: joinKey(path, key), message: `missing required key "${key}"` };
     }
     case 'enum':
       return { path, message: `must be one of ${(params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}` };

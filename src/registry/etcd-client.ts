@@ -174,7 +174,10 @@ export function unavailable(err: unknown, what: string, c: EtcdConnection): SkyE
   if (noLeader(err)) {
     text = `the registry has no quorum: etcd did not commit "${what}" within ${c.callTimeoutMs} ms (is a majority of the etcd members up?)`;
   } else if (isTransient(err)) {
-    text = `the registry has no quorum: cannot reach etcd at ${c.endpoints.join(', ')} to ${what} (${msg})`;
+    // Name as unreachable only the members the error names: the others may well be up (a minority left).
+    const named = c.endpoints.filter((e) => msg.includes(e.replace(/^\w+:\/\//, '')));
+    const where = named.length ? `cannot reach etcd at ${named.join(', ')}` : 'no etcd member answered';
+    text = `the registry has no quorum: ${where} to ${what}; is a majority of ${c.endpoints.join(', ')} up? (${msg})`;
   } else if (mod && (err instanceof mod.EtcdAuthenticationFailedError || err instanceof mod.EtcdPermissionDeniedError)) {
     text = `etcd refused "${what}": ${msg} (check registry.auth and the user's role on the prefix)`;
   } else {

@@ -37,11 +37,11 @@ after(async () => {
 
 const openssl = (...args: string[]): void => void execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' });
 
-/** A CA, a server certificate for 127.0.0.1 and a client certificate, as PEM files in `dir`. */
+/** A CA, a server certificate for 127.0.0.1 and localhost, and a client certificate, as PEM files in `dir`. */
 function makeCerts(): void {
   const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
   openssl('req', '-x509', ...ec, '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=skydns-test-ca');
-  for (const [name, usage, san] of [['server', 'serverAuth,clientAuth', 'subjectAltName=IP:127.0.0.1\n'], ['client', 'clientAuth', '']] as const) {
+  for (const [name, usage, san] of [['server', 'serverAuth,clientAuth', 'subjectAltName=IP:127.0.0.1,DNS:localhost\n'], ['client', 'clientAuth', '']] as const) {
     openssl('req', ...ec, '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=skydns-${name}`);
     writeFileSync(join(dir, `${name}.ext`), `${san}extendedKeyUsage=${usage}\n`);
     openssl('x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', `${name}.pem`, '-days', '2', '-extfile', `${name}.ext`);
@@ -75,12 +75,20 @@ describe('etcd registry security options', () => {
     const c = await EtcdCluster.start(1, { tls: { ca: p('ca.pem'), cert: p('server.pem'), key: p('server.key'), clientCertAuth: { clientCert: p('client.pem'), clientKey: p('client.key') } } });
     clusters.push(c);
     assert.match(c.endpoints[0]!, /^https:\/\/127\.0\.0\.1:\d+$/);
-    const good = await open({ endpoints: c.endpoints, prefix: '/tls', tls: { ca: 'ca.pem', cert: 'client.pem', key: 'client.key' } });
+    // TLS endpoints by name: SNI must not be an IP address (RFC 6066 §3), and Node warns (DEP0123) when the
+    // gRPC client sets one; the certificate names localhost as well as 127.0.0.1.
+    const endpoints = c.endpoints.map((e) => e.replace('//127.0.0.1:', '//localhost:'));
+    const warnings: Error[] = [];
+    const onWarning = (w: Error) => void warnings.push(w);
+    process.on('warning', onWarning);
+    t.after(() => void process.off('warning', onWarning));
+    const good = await open({ endpoints, prefix: '/tls', tls: { ca: 'ca.pem', cert: 'client.pem', key: 'client.key' } });
     assert.equal(good.ready(), true);
     await good.put(svc());
     assert.ok(good.get('u1'));
     // Without a client certificate the member refuses the handshake.
-    t.diagnostic(await refused(await open({ endpoints: c.endpoints, prefix: '/tls', tls: { ca: 'ca.pem' }, dialTimeoutMs: 1000 }), /not synced with etcd/));
+    t.diagnostic(await refused(await open({ endpoints, prefix: '/tls', tls: { ca: 'ca.pem' }, dialTimeoutMs: 1000 }), /not synced with etcd/));
+    assert.deepEqual(warnings.filter((w) => (w as { code?: string }).code === 'DEP0123'), []);
   });
 
   it(TESTS[1]!, { skip }, async (t) => {

@@ -9,6 +9,7 @@
 import assert from 'node:assert/strict';
 import { ManualClock, type Clock } from '../clock.js';
 import { compose } from '../chain.js';
+import { joinKey } from '../config/locate.js';
 import { validateAt } from '../config/validate.js';
 import { decodeMessage, type DecodedMessage } from '../dns/decode.js';
 import { formatRR, normalizeRR } from '../dns/presentation.js';
@@ -43,16 +44,42 @@ export function makeRequest(q: TestQuery, clock: Clock = new ManualClock()): Que
   return new QueryRequest(v.query, raw, transport, remote, maxSize, clock.now());
 }
 
-export interface TestReply {
-  reply: Reply;
-  dropped: boolean;
-  /** The reply as a client receives it (after encoding and truncation); null when dropped. */
-  wire: Buffer | null;
-  msg: DecodedMessage | null;
+/**
+ * One query's result as a client sees it, the same shape from `runPlugin`
+ * (no sockets) and from `startServer(...).udp()` / `.tcp()` (real sockets),
+ * so `expectReply` reads both.
+ */
+export interface DnsResult {
+  /** Rcode name: 'NOERROR', 'NXDOMAIN', 'SERVFAIL', 'REFUSED', ...; 'DROPPED' when nothing was sent. */
   rcode: string;
+  /** The sections as presentation-format lines: `web.skydns.local. 30 IN A 10.0.0.1`. */
   answer: string[];
   ns: string[];
   extra: string[];
+  /** The decoded message (flags, questions, edns, records as objects); null when dropped. */
+  msg: DecodedMessage | null;
+  /** The bytes the client received; null when dropped. */
+  wire: Buffer | null;
+  dropped: boolean;
+}
+
+/** What `runPlugin` returns: the client's view plus the chain's own reply object. */
+export interface TestReply extends DnsResult {
+  reply: Reply;
+}
+
+/** Reads reply bytes into a DnsResult. */
+export function readWire(wire: Buffer): DnsResult {
+  const msg = decodeMessage(wire);
+  return {
+    rcode: rcodeName(msg.rcode),
+    answer: (msg.answers ?? []).map(formatRR),
+    ns: (msg.authorities ?? []).map(formatRR),
+    extra: (msg.additionals ?? []).map(formatRR),
+    msg,
+    wire,
+    dropped: false,
+  };
 }
 
 /** The context a plugin's setup receives, with test defaults (manual clock, silent logger). */
@@ -61,6 +88,7 @@ export function testContext(over: Partial<SetupContext> & { registryInstance?: R
   return {
     name: 'test',
     index: 0,
+    keyPath: joinKey(`chain[${rest.index ?? 0}]`, rest.name ?? 'test'),
     logger: silentLogger as Logger,
     clock: new ManualClock(),
     registry: () => (registryInstance ? Promise.resolve(registryInstance) : Promise.reject(new Error('no registry in this test context'))),
@@ -105,17 +133,7 @@ export async function runPlugin(plugins: Plugin | Plugin[], q: TestQuery, next?:
 export function readReply(req: QueryRequest, reply: Reply, udpMax = 1232): TestReply {
   const out = finishReply(req, reply, udpMax);
   if (!out) return { reply, dropped: true, wire: null, msg: null, rcode: 'DROPPED', answer: [], ns: [], extra: [] };
-  const msg = decodeMessage(out.wire);
-  return {
-    reply,
-    dropped: false,
-    wire: out.wire,
-    msg,
-    rcode: rcodeName(msg.rcode),
-    answer: (msg.answers ?? []).map(formatRR),
-    ns: (msg.authorities ?? []).map(formatRR),
-    extra: (msg.additionals ?? []).map(formatRR),
-  };
+  return { reply, ...readWire(out.wire) };
 }
 
 export interface ExpectedReply {
@@ -129,7 +147,8 @@ export interface ExpectedReply {
   anyOrder?: boolean;
 }
 
-export function expectReply(r: TestReply, e: ExpectedReply): void {
+/** Asserts a result from `runPlugin` or from a test server's `udp()`/`tcp()`. */
+export function expectReply(r: DnsResult, e: ExpectedReply): void {
   if (e.rcode !== undefined) assert.equal(r.rcode, e.rcode, 'rcode');
   const cmp = (actual: string[], expected: string[] | undefined, what: string) => {
     if (!expected) return;

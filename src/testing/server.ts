@@ -9,7 +9,8 @@ import { SkyApp } from '../app.js';
 import type { Clock } from '../clock.js';
 import { parseSkyfile, type SkyConfig } from '../config/load.js';
 import { silentLogger, type Logger } from '../logger.js';
-import { queryTcp, queryUdp, type Answer, type QueryOptions } from './client.js';
+import { queryTcp, queryUdp, type QueryOptions } from './client.js';
+import { readWire, type DnsResult } from './harness.js';
 
 export interface TestServerOptions {
   clock?: Clock;
@@ -26,8 +27,10 @@ export interface TestServer {
   host: string;
   port: number;
   baseDir: string;
-  udp(name: string, type: string, o?: QueryOptions): Promise<Answer>;
-  tcp(name: string, type: string, o?: QueryOptions): Promise<Answer>;
+  /** Queries the server over UDP (rejects when no reply comes); the same result shape as `runPlugin`. */
+  udp(name: string, type: string, o?: QueryOptions): Promise<DnsResult>;
+  /** The same over TCP. */
+  tcp(name: string, type: string, o?: QueryOptions): Promise<DnsResult>;
   stop(): Promise<void>;
 }
 
@@ -54,8 +57,8 @@ export async function startServer(skyfile: string, opts: TestServerOptions = {})
     host,
     port,
     baseDir,
-    udp: (name, type, o) => queryUdp(host, port, name, type, o),
-    tcp: (name, type, o) => queryTcp(host, port, name, type, o),
+    udp: async (name, type, o) => readWire((await queryUdp(host, port, name, type, o)).raw),
+    tcp: async (name, type, o) => readWire((await queryTcp(host, port, name, type, o)).raw),
     async stop() {
       await app.stop(1000);
       if (tmp) await rm(tmp, { recursive: true, force: true });

@@ -17,7 +17,8 @@ export function workerCount(cfg: SkyConfig): number {
 
 /** Runs the primary of a group of `count` workers with the validated `cfg` (parsed from `text`). */
 export async function servePrimary(file: string, cfg: SkyConfig, text: string, count: number): Promise<number> {
-  const logger = createLogger(cfg.log.level).child({ role: 'primary' });
+  const logger = createLogger(cfg.log.level, cfg.log.format).child({ role: 'primary' });
+  for (const w of cfg.warnings) logger.warn({ file }, w);
   const p = new Primary(cfg, text, count, logger);
   await p.start();
   const reloader = new Reloader(p, file, p.load);

@@ -59,7 +59,7 @@ export async function runWorker(file: string): Promise<number> {
     channel.send({ sky: CONTROL, op: 'failed', error: failureToWire(err) });
     return 1;
   }
-  const logger = createLogger(cfg.log.level).child({ worker: slot });
+  const logger = createLogger(cfg.log.level, cfg.log.format).child({ worker: slot });
   const metrics = new Metrics();
   groupMetrics(metrics, channel, slot, logger);
   const app = new SkyApp(cfg, {

@@ -42,7 +42,7 @@ describe('server fuzz with acl and ratelimit in front', () => {
   before(async () => {
     // rules and limits that never bite from 127.0.0.1: every query still deserves its reply
     t = await startFuzzTarget([
-      { ratelimit: { responses_per_second: 1e6, any: 'pass' } },
+      { ratelimit: { responsesPerSecond: 1e6, any: 'pass' } },
       { acl: { blocks: [{ zones: ['skydns.local', 'in-addr.arpa'], rules: [{ action: 'refuse', net: ['10.0.0.0/8'] }, { action: 'drop', net: ['192.0.2.0/24', '2001:db8::/32'], type: ['ANY', 'AXFR'] }] }] } },
     ]);
   });
