@@ -5,6 +5,7 @@
  * or every key when the zone has no KSK/ZSK split), SHA-256 digests (RFC 4509).
  */
 import { DNSKEY_SEP, dnskeyRdata, dsDigestSha256 } from '../../src/dns/dnssec.js';
+import { skyfileArg } from '../../src/cli/args.js';
 import { loadSkyfile } from '../../src/config/load.js';
 import { SkyError } from '../../src/errors.js';
 import type { Command } from '../../src/cli/main.js';
@@ -31,24 +32,12 @@ export async function dsRecords(file: string): Promise<string[]> {
   return lines;
 }
 
-/** `-c FILE` / `--config FILE` / `--config=FILE` (default Skyfile); anything else is a usage error. */
-function configOf(args: string[]): string {
-  let file = 'Skyfile';
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i]!;
-    if ((a === '-c' || a === '--config') && args[i + 1] !== undefined) file = args[++i]!;
-    else if (a.startsWith('--config=')) file = a.slice(9);
-    else throw new SkyError('SKY_ERR_CLI_USAGE', `unknown argument "${a}"; usage: skydns dnssec ds -c FILE`);
-  }
-  return file;
-}
-
 export const dnssecCommand: Command = {
   summary: 'DNSSEC helpers: "dnssec ds" prints the DS records for the parent zone',
-  usage: 'skydns dnssec ds -c FILE',
+  usage: 'skydns dnssec ds [-c] FILE',
   async run(args) {
     if (args[0] !== 'ds') throw new SkyError('SKY_ERR_CLI_USAGE', `unknown dnssec subcommand ${args[0] === undefined ? '(none)' : `"${args[0]}"`}; usage: skydns dnssec ds -c FILE`);
-    process.stdout.write((await dsRecords(configOf(args.slice(1)))).join('\n') + '\n');
+    process.stdout.write((await dsRecords(skyfileArg('dnssec ds', args.slice(1)))).join('\n') + '\n');
     return 0;
   },
 };
