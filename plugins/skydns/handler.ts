@@ -10,10 +10,10 @@
  */
 import type { Clock } from '../../src/clock.js';
 import { isPromise } from '../../src/chain.js';
-import { Rcode } from '../../src/dns/types.js';
+import { Rcode, type Message } from '../../src/dns/types.js';
 import type { DependsOn, Next, Plugin, Reply, Request } from '../../src/plugin.js';
 import { answerGeneration, type AnswerGeneration } from '../../src/registry/generation.js';
-import type { Registry } from '../../src/registry/types.js';
+import { registryVouches, type Registry } from '../../src/registry/types.js';
 import { buildAnswer, withSoa, type AnswerContext } from './answer.js';
 import type { ZoneConfig } from './options.js';
 import { authority, resolve, type Resolver } from './resolve.js';
@@ -87,6 +87,7 @@ export class SkydnsHandler implements Plugin {
       this.cache.set(key, { kind: 'delegate', until: built.until });
       return this.delegate(req, next, depends, serial, now);
     }
+    if (isNegative(built.msg) && !registryVouches(this.registry)) return cannotVouch(depends);
     const entry = encodeEntry(req, built.msg, now, built.life.aging, built.life.validUntil());
     this.cache.set(key, entry);
     const wire = serveWire(entry, req, now);
@@ -105,6 +106,7 @@ export class SkydnsHandler implements Plugin {
       const m = reply.msg;
       // Only a negative answer needs the zone's SOA (and so an answer context); a positive one passes as it is.
       const c = (): AnswerContext => ({ ...this.resolver, serial, now });
+      if ((isNegative(m) || (m.rcode === Rcode.REFUSED && reply.by === undefined)) && !registryVouches(this.registry)) return cannotVouch(depends);
       if (m.rcode === Rcode.REFUSED && reply.by === undefined) {
         // Fell off the end of the chain: the name exists, it just has no addresses.
         return { msg: withSoa({ rcode: Rcode.NOERROR, answers: [] }, this.cfg.zone, c()), depends };
@@ -118,4 +120,17 @@ export class SkydnsHandler implements Plugin {
     if ('wire' in reply) return { wire: reply.wire, by: reply.by, depends };
     return { msg: reply.msg, by: reply.by, depends };
   }
+}
+
+function isNegative(m: Message): boolean {
+  return m.rcode === Rcode.NXDOMAIN || (m.rcode === Rcode.NOERROR && !m.answers?.length);
+}
+
+/**
+ * The registry cannot vouch for its copy (a node cut off from etcd): a name
+ * it does not hold may exist, so no denial. SERVFAIL sends stub resolvers to
+ * their next nameserver (src/registry/freshness.ts).
+ */
+function cannotVouch(depends: DependsOn): Reply {
+  return { msg: { rcode: Rcode.SERVFAIL }, depends };
 }

@@ -28,6 +28,23 @@ export interface EtcdConnection {
   auth?: { username: string; password: string };
   /** Deadline of every unary call (the whole call, retries included; each try gets `attemptMs`). */
   callTimeoutMs: number;
+  /** The measured round trip to etcd (the registry's probes keep it); absent: assume a fast link. */
+  timing?: LinkTiming;
+  /** Why etcd cannot be reached, as the probes see it (EtcdContact.explain). */
+  explain?: () => string | undefined;
+}
+
+/**
+ * The smoothed round trip to etcd (RFC 6298's SRTT, alpha 1/8), from the
+ * registry's Status probes. It only ever makes limits longer: a try of a
+ * unary call gets at least 3 round trips (attemptMs).
+ */
+export class LinkTiming {
+  srttMs = 0;
+
+  sample(ms: number): void {
+    this.srttMs = this.srttMs === 0 ? ms : this.srttMs + (ms - this.srttMs) / 8;
+  }
 }
 
 /** Reads the PEM files of `registry.tls` (SKY_ERR_CONFIG_INVALID naming the key when one cannot be read). */
@@ -77,8 +94,15 @@ class MemberBreaker {
   }
 }
 
-/** Each try of a unary call gets this share of the call's deadline (at least 500 ms). */
-export const attemptMs = (callTimeoutMs: number): number => Math.max(500, Math.round(callTimeoutMs / 3));
+/**
+ * Each try of a unary call gets a third of the call's deadline, at least
+ * 500 ms, and at least 3 measured round trips to etcd (a slow but healthy
+ * link: a 1 s round trip gives each try 3 s), never more than the whole
+ * deadline. With a round trip above `callTimeoutMs` / 3 raise `callTimeoutMs`
+ * (docs/cluster.md).
+ */
+export const attemptMs = (callTimeoutMs: number, srttMs = 0): number =>
+  Math.min(Math.max(callTimeoutMs, 500), Math.max(500, Math.round(callTimeoutMs / 3), Math.ceil(3 * srttMs)));
 
 /**
  * Whole calls: a try that could not reach its member, found no leader there, or
@@ -106,22 +130,53 @@ class RetryWithinDeadline {
   }
 }
 
-/** A connected (lazily dialing) client. Call `loadEtcd()` first. */
-export function connect(c: EtcdConnection): Etcd3 {
+/** Runs each call once, as it is (the probes' policy: their next round is the retry). */
+const once = { execute: <T>(fn: (ctx: PolicyContext) => PromiseLike<T> | T) => fn({ signal: never }) };
+
+/**
+ * A connected (lazily dialing) client. Call `loadEtcd()` first. A `probe`
+ * client (EtcdContact's) tries each call once, with no circuit breaker, under
+ * the deadline `probe` returns.
+ */
+export function connect(c: EtcdConnection, probe?: () => number): Etcd3 {
   if (!mod) throw new Error('loadEtcd() must run before connect()');
+  const tryMs = probe ?? (() => attemptMs(c.callTimeoutMs, c.timing?.srttMs));
   const opts: IOptions = {
     hosts: c.endpoints,
-    defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + attemptMs(c.callTimeoutMs) }),
+    defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + tryMs() }),
     faultHandling: {
-      global: new RetryWithinDeadline(c.callTimeoutMs) as unknown as Policy,
-      host: (h: string) => new MemberBreaker(h) as unknown as Policy,
+      global: (probe ? once : new RetryWithinDeadline(c.callTimeoutMs)) as unknown as Policy,
+      host: (h: string) => (probe ? once : new MemberBreaker(h)) as unknown as Policy,
     },
-    // Find a dead peer on a silent connection (etcd allows pings every 5 s or more).
-    grpcOptions: { 'grpc.keepalive_time_ms': 10_000, 'grpc.keepalive_timeout_ms': 5_000, 'grpc.keepalive_permit_without_calls': 1 },
+    // Find a dead peer on a silent connection. etcd's server refuses pings
+    // more often than every 5 s (--grpc-keepalive-min-time, default 5s: two
+    // excess pings get "too_many_pings" and grpc-js then doubles its
+    // interval), so pings go every 10 s; the registry's once-a-second probes
+    // find a partition sooner and then reset the connections (reconnect()).
+    grpcOptions: { 'grpc.keepalive_time_ms': 10_000, 'grpc.keepalive_timeout_ms': 3_000, 'grpc.keepalive_permit_without_calls': 1 },
   };
   if (c.tls?.ca) opts.credentials = { rootCertificate: c.tls.ca, privateKey: c.tls.key, certChain: c.tls.cert };
   if (c.auth) opts.auth = { username: c.auth.username, password: c.auth.password };
   return new mod.Etcd3(opts);
+}
+
+/**
+ * Drops every connection of `client` and its watch stream, so the next call
+ * dials afresh and the watchers re-attach ('disconnected' first). For a
+ * silent partition: a gRPC connection attempt made during it waits on TCP's
+ * SYN back-off (seconds to minutes) and a stream on a dead connection waits
+ * for the keepalive. Reaches into etcd3 1.1's connection pool and watch
+ * manager (package.json pins etcd3 ^1.1); does nothing if their shape changed.
+ */
+export function reconnect(client: Etcd3): void {
+  const c = client as unknown as {
+    pool?: { hosts?: Array<{ resetAllServices?: () => void }> };
+    watchManager?: { state?: number; handleError?: (err: Error) => void };
+  };
+  for (const h of c.pool?.hosts ?? []) h.resetAllServices?.();
+  const wm = c.watchManager;
+  // 2 = Connected: cancel the stream (Idle and Connecting have none to drop).
+  if (wm?.state === 2 && typeof wm.handleError === 'function') wm.handleError(new Error('etcd connections reset after a partition'));
 }
 
 /** Rejects with `onTimeout()` when `p` has not settled within `ms`. */
@@ -163,18 +218,24 @@ export function isTransient(err: unknown): boolean {
 }
 
 /**
- * The SkyError for an etcd failure during `what` (e.g. "register u1"). Every
- * transient failure says "no quorum": either the members cannot be reached or
- * they could not commit (no leader) within the deadline.
+ * The SkyError for an etcd failure during `what` (e.g. "register u1"). A
+ * transient failure says what the probes know: this node cannot reach etcd
+ * (and the members it tried), or the members answer but have no leader (no
+ * quorum). When the probes still see a member with a leader, the text says
+ * only what this call met.
  */
 export function unavailable(err: unknown, what: string, c: EtcdConnection): SkyError {
   const msg = err instanceof Error ? err.message : String(err);
   if (err instanceof SkyError) return err;
   let text: string;
-  if (noLeader(err)) {
+  const known = isTransient(err) ? c.explain?.() : undefined;
+  if (known) {
+    text = `${known}; could not ${what}`;
+  } else if (noLeader(err)) {
     text = `the registry has no quorum: etcd did not commit "${what}" within ${c.callTimeoutMs} ms (is a majority of the etcd members up?)`;
   } else if (isTransient(err)) {
-    text = `the registry has no quorum: cannot reach etcd at ${c.endpoints.join(', ')} to ${what} (${msg})`;
+    // The probes have not seen the failure (yet): say what this call saw, no verdict on the members.
+    text = `etcd did not answer this node's request to ${what} (${msg})`;
   } else if (mod && (err instanceof mod.EtcdAuthenticationFailedError || err instanceof mod.EtcdPermissionDeniedError)) {
     text = `etcd refused "${what}": ${msg} (check registry.auth and the user's role on the prefix)`;
   } else {

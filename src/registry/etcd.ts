@@ -31,16 +31,18 @@ import type { Etcd3 } from 'etcd3';
 import type { Clock } from '../clock.js';
 import { SkyError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { connect, DeadlineError, loadEtcd, readTls, unavailable, withDeadline, type EtcdConnection } from './etcd-client.js';
+import { connect, DeadlineError, LinkTiming, loadEtcd, readTls, reconnect, unavailable, withDeadline, type EtcdConnection } from './etcd-client.js';
 import { callbackKey, decodeCallback, encodeService, decodeService, keyLayout, serviceKey, type KeyLayout } from './etcd-codec.js';
 import { CallbackElection, type CallbackLeadership } from './etcd-election.js';
+import { EtcdContact } from './etcd-contact.js';
 import { EtcdMirror } from './etcd-mirror.js';
+import { Freshness, type StaleMode } from './freshness.js';
 import { EtcdSweeper } from './etcd-sweeper.js';
 import type { MirrorStatus } from './metrics.js';
 import { ABSENT, casLoop, KeyedLock, type KeyState } from './etcd-txn.js';
 import { EtcdLeases } from './etcd-leases.js';
 import { DEFAULT_TTL_MAX, DEFAULT_TTL_MIN, validateCallback, validateService, validateTtl, type ValidationOptions } from './names.js';
-import { storedService, type Callback, type Registry, type RegistryEvent, type Service, type ServicePattern, type StoredService } from './types.js';
+import { storedService, type Callback, type Registry, type RegistryEvent, type Service, type ServicePattern, type Staleness, type StoredService } from './types.js';
 
 export interface EtcdOptions {
   endpoints: string[];
@@ -60,6 +62,14 @@ export interface EtcdOptions {
   zone?: string;
   /** Lease TTL of the callback election, seconds (default 5). */
   electionTtl?: number;
+  /** How often every etcd member is probed (default 1000). */
+  probeIntervalMs?: number;
+  /** Without news from etcd for longer than this the node cannot vouch for its copy (default 3000). */
+  staleAfterMs?: number;
+  /** What a node that cannot vouch does with records that expire meanwhile (default "serve"). */
+  stale?: StaleMode;
+  /** How long past its expiry such a record is still served, seconds (default 86400). */
+  maxStaleSeconds?: number;
 }
 
 const stored = (s: Service, expiresAt: number): StoredService => storedService(s, expiresAt);
@@ -79,16 +89,38 @@ export class EtcdRegistry implements Registry, CallbackLeadership, MirrorStatus 
   private state: 'new' | 'started' | 'closed' = 'new';
   private lastWrite = 0;
   private sweeper: EtcdSweeper | undefined;
+  private contact: EtcdContact | undefined;
+  private readonly fresh: Freshness;
+  /** The node lost contact with etcd (and reset its connections); cleared once the copy is in step again. */
+  private cutOff = false;
+  /** Since the first probe that got through after a cut-off (its connections were reset then). */
+  private regaining = false;
 
   constructor(private readonly o: EtcdOptions) {
     if (o.endpoints.length === 0) throw new SkyError('SKY_ERR_CONFIG_INVALID', 'registry.endpoints needs at least one etcd endpoint', { path: 'registry.endpoints' });
     this.keys = keyLayout(o.prefix ?? '/skydns');
     this.vopts = { ttlMin: o.ttlMin ?? DEFAULT_TTL_MIN, ttlMax: o.ttlMax ?? DEFAULT_TTL_MAX, zone: o.zone };
-    this.conn = { endpoints: o.endpoints, tls: o.tls && readTls(o.tls), auth: o.auth, callTimeoutMs: o.callTimeoutMs ?? 3000 };
+    this.conn = {
+      endpoints: o.endpoints, tls: o.tls && readTls(o.tls), auth: o.auth, callTimeoutMs: o.callTimeoutMs ?? 3000,
+      timing: new LinkTiming(), explain: () => this.contact?.explain(),
+    };
+    this.fresh = new Freshness({ staleAfterMs: o.staleAfterMs ?? 3000, mode: o.stale ?? 'serve', maxStaleMs: (o.maxStaleSeconds ?? 86400) * 1000 });
   }
 
+  /** Moves with every change of the copy and whenever the node starts or stops vouching for it. */
   get version(): number {
-    return this.mirror?.version ?? 0;
+    this.checkFresh();
+    return (this.mirror?.version ?? 0) + this.fresh.flips;
+  }
+
+  vouches(): boolean {
+    this.checkFresh();
+    return this.fresh.vouches;
+  }
+
+  staleness(): Staleness {
+    this.checkFresh();
+    return this.fresh.staleness();
   }
 
   ready(): boolean {
@@ -108,6 +140,7 @@ export class EtcdRegistry implements Registry, CallbackLeadership, MirrorStatus 
       changed: () => this.sweeper?.schedule(),
       election: (keys) => this.election?.evaluate(keys),
       describe: (err) => unavailable(err, 'list the registry', this.conn).message,
+      heard: (mono, at) => this.heard(mono, at),
     });
     this.sweeper = new EtcdSweeper({
       clock: this.o.clock, logger: log, keys: this.keys, client, leases: this.leases,
@@ -117,6 +150,7 @@ export class EtcdRegistry implements Registry, CallbackLeadership, MirrorStatus 
       applied: (m, rev) => this.applied(m, rev),
     });
     this.mirror.start();
+    this.startContact();
     const node = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
     this.election = new CallbackElection(client, this.keys.election, node, this.o.electionTtl ?? 5, log, (p) => this.call(p, 'campaign for callbacks'));
     this.election.start();
@@ -134,16 +168,16 @@ export class EtcdRegistry implements Registry, CallbackLeadership, MirrorStatus 
   // ---- reads: synchronous, from the mirror ----
 
   get(uuid: string): StoredService | undefined {
-    return this.mirror?.index.get(uuid, this.o.clock.now());
+    return this.mirror?.index.get(uuid, this.readNow());
   }
   query(p: ServicePattern): StoredService[] {
-    return this.mirror?.index.query(p, this.o.clock.now()) ?? [];
+    return this.mirror?.index.query(p, this.readNow()) ?? [];
   }
   list(): StoredService[] {
-    return this.mirror?.index.list(this.o.clock.now()) ?? [];
+    return this.mirror?.index.list(this.readNow()) ?? [];
   }
   countBy(field: 'region' | 'environment'): Record<string, number> {
-    return this.mirror?.index.countBy(field, this.o.clock.now()) ?? {};
+    return this.mirror?.index.countBy(field, this.readNow()) ?? {};
   }
   callbacks(): Callback[] {
     return [...(this.mirror?.index.callbackMap.values() ?? [])];
@@ -152,11 +186,10 @@ export class EtcdRegistry implements Registry, CallbackLeadership, MirrorStatus 
     this.listeners.add(fn);
     return () => this.listeners.delete(fn);
   }
-  /** MirrorStatus (metrics): 0 while the watch is in step, the seconds since it broke while re-listing. */
+  /** MirrorStatus (metrics): real seconds since this node last heard from etcd (its copy was in step then). */
   mirrorLagSeconds(): number | undefined {
-    const m = this.mirror;
-    if (!m?.synced) return undefined;
-    return m.behindSince === undefined ? 0 : (Date.now() - m.behindSince) / 1000;
+    if (!this.mirror?.synced) return undefined;
+    return this.fresh.lagMs() / 1000;
   }
   isCallbackLeader(): boolean {
     return this.election?.isLeader() ?? false;
@@ -266,6 +299,7 @@ export class EtcdRegistry implements Registry, CallbackLeadership, MirrorStatus 
     const started = this.state === 'started';
     this.state = 'closed';
     this.sweeper?.stop();
+    this.contact?.stop();
     if (!started) return;
     await this.flush();
     await this.election?.close(this.conn.callTimeoutMs);
@@ -276,6 +310,73 @@ export class EtcdRegistry implements Registry, CallbackLeadership, MirrorStatus 
 
   // ---- internals ----
 
+  /** Probes every member on connections of its own (etcd-contact.ts). */
+  private startContact(): void {
+    const timing = this.conn.timing!;
+    let contact: EtcdContact | undefined;
+    const clients = this.conn.endpoints.map((ep) => connect({ ...this.conn, endpoints: [ep] }, () => contact?.timeoutMs() ?? 1000));
+    contact = this.contact = new EtcdContact({
+      endpoints: this.conn.endpoints, clients, clock: this.o.clock, timing,
+      intervalMs: this.o.probeIntervalMs ?? 1000, maxTimeoutMs: this.conn.callTimeoutMs,
+      onContact: (mono, at) => this.probed(mono, at),
+      onRound: () => {
+        if (!contact!.members().some((x) => x.reachable && x.leader)) this.regaining = false;
+        this.checkFresh();
+      },
+    });
+    contact.start();
+  }
+
+  /** A member with a leader answered a probe sent at `mono`. */
+  private probed(mono: number, at: number): void {
+    const m = this.mirror;
+    if (!m || this.state !== 'started') return;
+    if (m.synced && m.watchLive && !this.cutOff) {
+      this.heard(mono, at);
+      return;
+    }
+    // etcd is reachable again but the copy is not in step: list now, on fresh connections (once per heal).
+    if (this.cutOff && !this.regaining) {
+      this.regaining = true;
+      reconnect(this.client!);
+    }
+    m.retryNow();
+  }
+
+  private heard(mono: number, at: number): void {
+    this.fresh.heard(mono, at);
+    this.checkFresh();
+  }
+
+  /**
+   * Notices the node starting or stopping to vouch for its copy. On losing
+   * contact it drops its etcd connections and re-lists (with back-off) until
+   * a probe gets through; then it reconnects and lists at once.
+   */
+  private checkFresh(): void {
+    const m = this.mirror;
+    if (!this.fresh.update(m?.synced ?? false) || !m || this.state !== 'started') return;
+    const log = this.o.logger;
+    if (this.fresh.vouches) {
+      if (this.cutOff) log.info('in contact with etcd again; the copy is in step');
+      this.cutOff = false;
+      this.regaining = false;
+      return;
+    }
+    if (!m.synced) return;
+    this.cutOff = true;
+    const why = this.contact?.explain() ?? 'etcd has not answered';
+    log.warn({ staleAfterMs: this.fresh.o.staleAfterMs, stale: this.fresh.o.mode }, `no news from etcd for ${this.fresh.o.staleAfterMs} ms (${why}): this node cannot vouch for its copy; negative answers become SERVFAIL${this.fresh.o.mode === 'serve' ? ' and records that expire meanwhile are still served' : ''} until it hears from etcd again`);
+    reconnect(this.client!);
+    m.resync('no news from etcd');
+  }
+
+  /** The time reads compare expiries with (freshness.ts: later than now only never). */
+  private readNow(): number {
+    const now = this.o.clock.now();
+    return this.fresh.vouches ? now : this.fresh.readNow(now);
+  }
+
   /** Runs a write: refused unless started and synced; serialised per key; tracked for flush(). */
   private write<T>(key: string, fn: (key: string, m: EtcdMirror, leases: EtcdLeases) => Promise<T>): Promise<T> {
     if (this.state === 'closed') return Promise.reject(new SkyError('SKY_ERR_REGISTRY_CLOSED', 'the registry is closed'));
@@ -283,6 +384,8 @@ export class EtcdRegistry implements Registry, CallbackLeadership, MirrorStatus 
     const m = this.mirror!;
     if (!m.synced) {
       const e = m.lastError;
+      const known = this.contact?.explain();
+      if (known) return Promise.reject(new SkyError('SKY_ERR_REGISTRY_UNAVAILABLE', `${known}; the registry has not synced with etcd yet (still retrying)`));
       const head = !e || e.transient ? 'the registry has no quorum: it' : 'the registry';
       return Promise.reject(new SkyError('SKY_ERR_REGISTRY_UNAVAILABLE', `${head} has not synced with etcd at ${this.conn.endpoints.join(', ')} yet (still retrying${e ? `; last try: ${e.message}` : ''})`));
     }

@@ -125,6 +125,30 @@ export interface Registry {
   flush(): Promise<void>;
   ready(): boolean;
   close(): Promise<void>;
+  /**
+   * Whether the registry can vouch that what it holds is current, so a name
+   * it does not hold does not exist (src/registry/freshness.ts). A backend
+   * that is its own source (embedded) always can and may leave this out;
+   * a mirror of a cluster (etcd) cannot while it has not heard from the
+   * cluster for a while. Zone plugins answer SERVFAIL instead of
+   * NXDOMAIN/NODATA when it is false.
+   */
+  vouches?(): boolean;
+  /** How current the copy is, for /ready; absent on a backend that is its own source. */
+  staleness?(): Staleness;
+}
+
+/** A mirroring registry's distance from its source. */
+export interface Staleness {
+  /** The registry cannot vouch for its copy (vouches() is false). */
+  stale: boolean;
+  /** Seconds since it last heard from its source; null before it ever has. */
+  lagSeconds: number | null;
+}
+
+/** `registry.vouches()`, true for a backend without the notion. */
+export function registryVouches(r: Registry): boolean {
+  return r.vouches?.() ?? true;
 }
 
 /** The API's JSON shape of a service (responses and callback bodies). */

@@ -1,0 +1,147 @@
+/**
+ * How this node knows it is still in touch with etcd: a cheap probe of every
+ * member, once a second (`probeIntervalMs`), on a gRPC connection of its own.
+ *
+ * The probe is the maintenance Status call: a member answers it from its own
+ * state, without Raft, so the answer tells apart "this node cannot reach the
+ * member" (no answer) from "the member is there but has no leader" (an answer
+ * with `leader` 0: the cluster has lost quorum, or is electing). An answer
+ * from a member that has a leader is contact: the registry then knows that
+ * etcd held no change its watch has not delivered at the time the probe was
+ * sent (the watch is live; see EtcdRegistry.heard()).
+ *
+ * Why a probe and not watch progress notifications: etcd sends those every 10
+ * minutes by default, and the etcd3 client offers no way to ask for one
+ * (etcd 3.4's WatchProgressRequest comes back on watch id -1, which etcd3
+ * 1.1 does not route). A Status call costs etcd a map read.
+ *
+ * Each probe has a deadline: max(1 s, 4 x the smoothed round trip), at most
+ * `callTimeoutMs`. A probe that runs out of it makes etcd3 drop the member's
+ * channel, so the next probe dials afresh: on a silent partition (packets
+ * dropped, no RST) a connection attempt is never older than about one
+ * deadline, and the first probe after the heal gets through within it
+ * instead of waiting on TCP's SYN back-off. The smoothed round trip also
+ * sets the per-try limit of every etcd call (etcd-client.ts), so a slow link
+ * does not turn every write into a 503.
+ */
+import type { Etcd3 } from 'etcd3';
+import { performance } from 'node:perf_hooks';
+import type { Clock } from '../clock.js';
+import { withDeadline, DeadlineError, type LinkTiming } from './etcd-client.js';
+
+/** What the last probe of one member found. */
+export interface MemberState {
+  endpoint: string;
+  /** It answered the last probe. */
+  reachable: boolean;
+  /** Its answer named a leader. */
+  leader: boolean;
+  /** Why the last probe failed (reachable false). */
+  error?: string;
+}
+
+export interface ContactOptions {
+  endpoints: string[];
+  /** One client per endpoint (same order), used only for probes. */
+  clients: Etcd3[];
+  clock: Clock;
+  intervalMs: number;
+  /** Upper bound of a probe's deadline. */
+  maxTimeoutMs: number;
+  /** Shared with the main client: the probes keep its round-trip estimate. */
+  timing: LinkTiming;
+  /** A member with a leader answered a probe sent at `sentMono` (performance.now()) / `sentAt` (clock). */
+  onContact: (sentMono: number, sentAt: number) => void;
+  /** After every probe, answered or not. */
+  onRound: () => void;
+}
+
+export class EtcdContact {
+  private readonly states: MemberState[];
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private stopped = false;
+
+  constructor(private readonly o: ContactOptions) {
+    this.states = o.endpoints.map((endpoint) => ({ endpoint, reachable: false, leader: false, error: 'not probed yet' }));
+  }
+
+  start(): void {
+    this.o.clients.forEach((_, i) => void this.loop(i));
+  }
+
+  stop(): void {
+    this.stopped = true;
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    for (const c of this.o.clients) c.close();
+  }
+
+  /** The members as the last probes found them. */
+  members(): readonly MemberState[] {
+    return this.states;
+  }
+
+  /** The deadline of one probe now. */
+  timeoutMs(): number {
+    return Math.min(this.o.maxTimeoutMs, Math.max(1000, Math.round(4 * this.o.timing.srttMs)));
+  }
+
+  /**
+   * What the probes say about a failure to reach etcd, or undefined when some
+   * member answered with a leader (then the failure is not the connection).
+   */
+  explain(): string | undefined {
+    const s = this.states;
+    if (s.some((m) => m.reachable && m.leader)) return undefined;
+    const up = s.filter((m) => m.reachable);
+    const down = s.filter((m) => !m.reachable);
+    const tried = (ms: MemberState[]) => ms.map((m) => `${m.endpoint} (${m.error ?? 'no answer'})`).join(', ');
+    if (up.length === 0) return `this node cannot reach etcd: tried ${tried(down)}`;
+    const reach = `etcd member${up.length > 1 ? 's' : ''} ${up.map((m) => m.endpoint).join(', ')} answer${up.length > 1 ? '' : 's'} but ${up.length > 1 ? 'have' : 'has'} no leader`;
+    return `the etcd cluster has no quorum: ${reach}${down.length ? `; this node cannot reach ${tried(down)}` : ''}`;
+  }
+
+  private async loop(i: number): Promise<void> {
+    const client = this.o.clients[i]!;
+    const state = this.states[i]!;
+    while (!this.stopped) {
+      const sentMono = performance.now();
+      const sentAt = this.o.clock.now();
+      const ms = this.timeoutMs();
+      try {
+        const p = client.maintenance.status();
+        const res = await withDeadline(p, ms, () => new DeadlineError(ms)).finally(() => p.catch(() => undefined));
+        if (this.stopped) return;
+        this.o.timing.sample(performance.now() - sentMono);
+        state.reachable = true;
+        state.leader = res.leader !== '0' && res.leader !== '';
+        state.error = state.leader ? undefined : 'answers, no leader';
+        if (state.leader) this.o.onContact(sentMono, sentAt);
+      } catch (err) {
+        if (this.stopped) return;
+        state.reachable = false;
+        state.leader = false;
+        state.error = err instanceof DeadlineError ? `no answer within ${ms} ms` : shortError(err);
+      }
+      this.o.onRound();
+      const wait = Math.max(0, this.o.intervalMs - (performance.now() - sentMono));
+      await new Promise<void>((r) => {
+        const t = setTimeout(() => {
+          this.timers.delete(t);
+          r();
+        }, wait);
+        t.unref();
+        this.timers.add(t);
+      });
+    }
+  }
+}
+
+/** The gist of a gRPC error for a one-line list of members. */
+function shortError(err: unknown): string {
+  const msg = err instanceof Error ? err.message : String(err);
+  if (/ECONNREFUSED/.test(msg)) return 'connection refused';
+  if (/EHOSTUNREACH|ENETUNREACH/.test(msg)) return 'no route';
+  if (/DEADLINE_EXCEEDED|Deadline exceeded/i.test(msg)) return 'no answer in time';
+  return msg.split('\n')[0]!.slice(0, 120);
+}
