@@ -54,7 +54,7 @@ function dig(): boolean {
 const skyfile = (o: { dns: number; http: number; endpoints: string[]; extra?: string }) => `{
   dns: { listen: ["127.0.0.1:${o.dns}"] },
   registry: { backend: "etcd", endpoints: ${JSON.stringify(o.endpoints)}, callTimeoutMs: 3000 ${o.extra ?? ''} },
-  log: { level: "info" },
+  log: { level: "${process.env.SKYDNS_TEST_LOGS ? 'debug' : 'info'}" },
   chain: [
     { metrics: { listen: "127.0.0.1:${o.http + 2000}" } },
     { health: { listen: "127.0.0.1:${o.http + 100}" } },
@@ -196,6 +196,9 @@ describe('a node cut off from etcd by a silent partition (network namespaces)', 
   });
 
   after(async () => {
+    // SKYDNS_TEST_LOGS=<dir>: keep every child's output there (for measuring, and when a run fails).
+    const keep = process.env.SKYDNS_TEST_LOGS;
+    if (keep) for (const c of children) await writeFile(join(keep, `${c.name.replace(/\s+/g, '-')}.log`), c.output());
     beating = false;
     await beats;
     for (const c of [...children].reverse()) await stopChild(c);
@@ -257,6 +260,7 @@ describe('a node cut off from etcd by a silent partition (network namespaces)', 
     const cutFor = Date.now() - cutAt;
     heal();
     const healedAt = Date.now();
+    t.diagnostic(`healed at ${new Date(healedAt).toISOString()}`);
     const caught = await until('A caught up after the heal', async () => {
       const [n, d, rd] = [await srv(A, 'newcomer'), await srv(A, 'doomed'), await ready(A)];
       return n.answers === 1 && d.rcode === 'NXDOMAIN' && rd.stale === false;

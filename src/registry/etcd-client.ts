@@ -92,17 +92,26 @@ class MemberBreaker {
       throw err;
     }
   }
+
+  /** Forgets past failures (the network to the member just came back). */
+  reset(): void {
+    this.failures = 0;
+    this.openUntil = 0;
+  }
 }
+
+/** Each client's member breakers, for reconnect(). */
+const breakers = new WeakMap<Etcd3, MemberBreaker[]>();
 
 /**
  * Each try of a unary call gets a third of the call's deadline, at least
- * 500 ms, and at least 3 measured round trips to etcd (a slow but healthy
- * link: a 1 s round trip gives each try 3 s), never more than the whole
- * deadline. With a round trip above `callTimeoutMs` / 3 raise `callTimeoutMs`
+ * 500 ms, and at least 4 measured round trips to etcd (a slow but healthy
+ * link: a 500 ms round trip gives each try 2 s, room for a new connection
+ * and the call), never more than the whole deadline. With a round trip above `callTimeoutMs` / 3 raise `callTimeoutMs`
  * (docs/cluster.md).
  */
 export const attemptMs = (callTimeoutMs: number, srttMs = 0): number =>
-  Math.min(Math.max(callTimeoutMs, 500), Math.max(500, Math.round(callTimeoutMs / 3), Math.ceil(3 * srttMs)));
+  Math.min(Math.max(callTimeoutMs, 500), Math.max(500, Math.round(callTimeoutMs / 3), Math.ceil(4 * srttMs)));
 
 /**
  * Whole calls: a try that could not reach its member, found no leader there, or
@@ -141,28 +150,44 @@ const once = { execute: <T>(fn: (ctx: PolicyContext) => PromiseLike<T> | T) => f
 export function connect(c: EtcdConnection, probe?: () => number): Etcd3 {
   if (!mod) throw new Error('loadEtcd() must run before connect()');
   const tryMs = probe ?? (() => attemptMs(c.callTimeoutMs, c.timing?.srttMs));
+  const members: MemberBreaker[] = [];
   const opts: IOptions = {
     hosts: c.endpoints,
     defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + tryMs() }),
     faultHandling: {
       global: (probe ? once : new RetryWithinDeadline(c.callTimeoutMs)) as unknown as Policy,
-      host: (h: string) => (probe ? once : new MemberBreaker(h)) as unknown as Policy,
+      host: (h: string) => {
+        if (probe) return once as unknown as Policy;
+        const b = new MemberBreaker(h);
+        members.push(b);
+        return b as unknown as Policy;
+      },
     },
     // Find a dead peer on a silent connection. etcd's server refuses pings
     // more often than every 5 s (--grpc-keepalive-min-time, default 5s: two
     // excess pings get "too_many_pings" and grpc-js then doubles its
     // interval), so pings go every 10 s; the registry's once-a-second probes
     // find a partition sooner and then reset the connections (reconnect()).
-    grpcOptions: { 'grpc.keepalive_time_ms': 10_000, 'grpc.keepalive_timeout_ms': 3_000, 'grpc.keepalive_permit_without_calls': 1 },
+    grpcOptions: {
+      'grpc.keepalive_time_ms': 10_000, 'grpc.keepalive_timeout_ms': 3_000, 'grpc.keepalive_permit_without_calls': 1,
+      // A channel of its own per client: grpc-js otherwise shares one connection per address
+      // process-wide, so a fresh channel (reconnect(), a probe after a failure) would inherit a
+      // connection attempt stuck in back-off. And after a failed attempt, try again within 1 s
+      // (grpc's default back-off grows to 120 s over a long partition).
+      'grpc.use_local_subchannel_pool': 1, 'grpc.initial_reconnect_backoff_ms': 500, 'grpc.max_reconnect_backoff_ms': 1000,
+    },
   };
   if (c.tls?.ca) opts.credentials = { rootCertificate: c.tls.ca, privateKey: c.tls.key, certChain: c.tls.cert };
   if (c.auth) opts.auth = { username: c.auth.username, password: c.auth.password };
-  return new mod.Etcd3(opts);
+  const client = new mod.Etcd3(opts);
+  breakers.set(client, members);
+  return client;
 }
 
 /**
  * Drops every connection of `client` and its watch stream, so the next call
- * dials afresh and the watchers re-attach ('disconnected' first). For a
+ * dials afresh and the watchers re-attach ('disconnected' first), and
+ * forgets the members' failures. For a
  * silent partition: a gRPC connection attempt made during it waits on TCP's
  * SYN back-off (seconds to minutes) and a stream on a dead connection waits
  * for the keepalive. Reaches into etcd3 1.1's connection pool and watch
@@ -170,10 +195,19 @@ export function connect(c: EtcdConnection, probe?: () => number): Etcd3 {
  */
 export function reconnect(client: Etcd3): void {
   const c = client as unknown as {
-    pool?: { hosts?: Array<{ resetAllServices?: () => void }> };
+    pool?: { hosts?: Array<{ cachedServices?: Record<string, { close?: () => void } | undefined>; resetAllServices?: () => void }> };
     watchManager?: { state?: number; handleError?: (err: Error) => void };
   };
-  for (const h of c.pool?.hosts ?? []) h.resetAllServices?.();
+  for (const h of c.pool?.hosts ?? []) {
+    // Close at once: etcd3's resetAllServices() gives a still-connecting channel another second,
+    // and the calls queued on it (a re-list) would wait that long before failing over to a new one.
+    if (h.cachedServices) {
+      for (const svc of Object.values(h.cachedServices)) svc?.close?.();
+      h.cachedServices = Object.create(null) as Record<string, undefined>;
+    } else h.resetAllServices?.();
+  }
+  // The members failed all through the partition: their breakers would skip them for another second.
+  for (const b of breakers.get(client) ?? []) b.reset();
   const wm = c.watchManager;
   // 2 = Connected: cancel the stream (Idle and Connecting have none to drop).
   if (wm?.state === 2 && typeof wm.handleError === 'function') wm.handleError(new Error('etcd connections reset after a partition'));

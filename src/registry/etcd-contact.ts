@@ -15,14 +15,14 @@
  * (etcd 3.4's WatchProgressRequest comes back on watch id -1, which etcd3
  * 1.1 does not route). A Status call costs etcd a map read.
  *
- * Each probe has a deadline: max(1 s, 4 x the smoothed round trip), at most
- * `callTimeoutMs`. A probe that runs out of it makes etcd3 drop the member's
- * channel, so the next probe dials afresh: on a silent partition (packets
- * dropped, no RST) a connection attempt is never older than about one
- * deadline, and the first probe after the heal gets through within it
- * instead of waiting on TCP's SYN back-off. The smoothed round trip also
- * sets the per-try limit of every etcd call (etcd-client.ts), so a slow link
- * does not turn every write into a 503.
+ * A probe on an established connection has a deadline of max(1 s, 4 x the
+ * smoothed round trip), at most `callTimeoutMs`. A member that missed it is
+ * dialled afresh every interval (see loop()): on a silent partition (packets
+ * dropped, no RST) a connection attempt is never older than one interval,
+ * so the first probe after the heal gets through within about that instead
+ * of waiting on TCP's SYN back-off. The smoothed round trip also sets the
+ * per-try limit of every etcd call (etcd-client.ts), so a slow link does not
+ * turn every write into a 503.
  */
 import type { Etcd3 } from 'etcd3';
 import { performance } from 'node:perf_hooks';
@@ -42,8 +42,8 @@ export interface MemberState {
 
 export interface ContactOptions {
   endpoints: string[];
-  /** One client per endpoint (same order), used only for probes. */
-  clients: Etcd3[];
+  /** A new client (its own connection) to endpoint i, whose calls get `timeoutMs()` each. */
+  dial: (i: number, timeoutMs: () => number) => Etcd3;
   clock: Clock;
   intervalMs: number;
   /** Upper bound of a probe's deadline. */
@@ -59,6 +59,8 @@ export interface ContactOptions {
 export class EtcdContact {
   private readonly states: MemberState[];
   private readonly timers = new Set<NodeJS.Timeout>();
+  /** Every probe client not yet closed. */
+  private readonly attempts = new Set<Etcd3>();
   private stopped = false;
 
   constructor(private readonly o: ContactOptions) {
@@ -66,14 +68,15 @@ export class EtcdContact {
   }
 
   start(): void {
-    this.o.clients.forEach((_, i) => void this.loop(i));
+    this.o.endpoints.forEach((_, i) => void this.loop(i));
   }
 
   stop(): void {
     this.stopped = true;
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
-    for (const c of this.o.clients) c.close();
+    for (const c of this.attempts) c.close();
+    this.attempts.clear();
   }
 
   /** The members as the last probes found them. */
@@ -101,39 +104,96 @@ export class EtcdContact {
     return `the etcd cluster has no quorum: ${reach}${down.length ? `; this node cannot reach ${tried(down)}` : ''}`;
   }
 
+  /**
+   * Member i: while it answers, one probe at a time on its established
+   * connection (these answers measure the round trip). Once a probe fails, a
+   * new connection every interval, each allowed the whole `maxTimeoutMs` (a
+   * slow link needs several round trips to set one up), the first to answer
+   * becoming the steady one: after a silent partition heals, a connection
+   * attempt at most one interval old gets through, whatever TCP's SYN
+   * back-off does to the older ones.
+   */
   private async loop(i: number): Promise<void> {
-    const client = this.o.clients[i]!;
     const state = this.states[i]!;
+    let steady: { client: Etcd3; hold: { steady: boolean } } | undefined;
+    let lost = 0; // times the steady connection failed: attempts dialled before the last loss do not count
     while (!this.stopped) {
       const sentMono = performance.now();
       const sentAt = this.o.clock.now();
-      const ms = this.timeoutMs();
-      try {
-        const p = client.maintenance.status();
-        const res = await withDeadline(p, ms, () => new DeadlineError(ms)).finally(() => p.catch(() => undefined));
-        if (this.stopped) return;
-        this.o.timing.sample(performance.now() - sentMono);
-        state.reachable = true;
-        state.leader = res.leader !== '0' && res.leader !== '';
-        state.error = state.leader ? undefined : 'answers, no leader';
-        if (state.leader) this.o.onContact(sentMono, sentAt);
-      } catch (err) {
-        if (this.stopped) return;
-        state.reachable = false;
-        state.leader = false;
-        state.error = err instanceof DeadlineError ? `no answer within ${ms} ms` : shortError(err);
+      if (steady) {
+        const ms = this.timeoutMs();
+        try {
+          const res = await this.status(steady.client, ms);
+          if (this.stopped) return;
+          this.o.timing.sample(performance.now() - sentMono);
+          this.answered(state, res.leader, sentMono, sentAt);
+        } catch (err) {
+          if (this.stopped) return;
+          this.attempts.delete(steady.client);
+          steady.client.close();
+          steady = undefined;
+          lost++;
+          this.failed(state, err, ms);
+        }
+      } else {
+        const hold = { steady: false };
+        const max = this.o.maxTimeoutMs;
+        const client = this.o.dial(i, () => (hold.steady ? this.timeoutMs() : max));
+        this.attempts.add(client);
+        const epoch = lost;
+        this.status(client, max).then(
+          (res) => {
+            if (this.stopped) return;
+            if (steady || lost !== epoch) {
+              this.attempts.delete(client);
+              client.close(); // another attempt won already
+              return;
+            }
+            hold.steady = true;
+            steady = { client, hold };
+            this.answered(state, res.leader, sentMono, sentAt);
+          },
+          (err: unknown) => {
+            this.attempts.delete(client);
+            client.close();
+            if (!this.stopped && !steady && lost === epoch) this.failed(state, err, max);
+          },
+        );
       }
-      this.o.onRound();
-      const wait = Math.max(0, this.o.intervalMs - (performance.now() - sentMono));
-      await new Promise<void>((r) => {
-        const t = setTimeout(() => {
-          this.timers.delete(t);
-          r();
-        }, wait);
-        t.unref();
-        this.timers.add(t);
-      });
+      await this.sleep(Math.max(0, this.o.intervalMs - (performance.now() - sentMono)));
     }
+  }
+
+  private status(client: Etcd3, ms: number) {
+    const p = client.maintenance.status();
+    // gRPC's own deadline (the same ms, set a moment later) fires first as a rule.
+    return withDeadline(p, ms + 100, () => new DeadlineError(ms)).finally(() => p.catch(() => undefined));
+  }
+
+  private answered(state: MemberState, leader: string, sentMono: number, sentAt: number): void {
+    state.reachable = true;
+    state.leader = leader !== '0' && leader !== '';
+    state.error = state.leader ? undefined : 'answers, no leader';
+    if (state.leader) this.o.onContact(sentMono, sentAt);
+    this.o.onRound();
+  }
+
+  private failed(state: MemberState, err: unknown, ms: number): void {
+    state.reachable = false;
+    state.leader = false;
+    state.error = err instanceof DeadlineError ? `no answer within ${ms} ms` : shortError(err);
+    this.o.onRound();
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise<void>((r) => {
+      const t = setTimeout(() => {
+        this.timers.delete(t);
+        r();
+      }, ms);
+      t.unref();
+      this.timers.add(t);
+    });
   }
 }
 

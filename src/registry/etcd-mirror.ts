@@ -76,6 +76,7 @@ export class EtcdMirror {
   private syncing = false;
   private closed = false;
   private wake: (() => void) | undefined;
+  private kicked = false;
   private readonly waiters = new Set<{ rev: number; done: (ok: boolean) => void }>();
   private readonly syncedWaiters: Array<() => void> = [];
 
@@ -112,8 +113,13 @@ export class EtcdMirror {
     });
   }
 
-  /** Cuts short the backoff of a pending re-list (a write just got through: etcd is back). */
+  /**
+   * Cuts short the backoff of a pending re-list (a write or a probe just got
+   * through: etcd is back). Said while a list is under way, and that list
+   * fails (it began on a dead connection), the next one starts at once.
+   */
   retryNow(): void {
+    this.kicked = true;
     this.wake?.();
   }
 
@@ -139,6 +145,7 @@ export class EtcdMirror {
     await this.stopWatch();
     const log = this.o.logger;
     for (let attempt = 0, delay = 250; !this.closed; attempt++, delay = Math.min(delay * 2, 5000)) {
+      this.kicked = false;
       try {
         const sentMono = performance.now();
         const sentAt = this.o.clock.now();
@@ -154,6 +161,10 @@ export class EtcdMirror {
         const msg = `cannot list the registry from etcd (${this.lastError.message}); retrying in ${delay} ms, DNS answers from ${this.synced ? 'the last copy' : 'an empty registry (not ready)'}`;
         if (attempt === 0 || attempt % 10 === 0) log.warn({ attempt, reason }, msg);
         else log.debug({ attempt, reason }, msg);
+        if (this.kicked) {
+          delay = 125; // etcd answered meanwhile: again now, and the back-off starts over
+          continue;
+        }
         await new Promise<void>((r) => {
           const t = setTimeout(r, delay);
           this.wake = () => {

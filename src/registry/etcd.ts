@@ -120,7 +120,7 @@ export class EtcdRegistry implements Registry, CallbackLeadership, MirrorStatus 
 
   staleness(): Staleness {
     this.checkFresh();
-    return this.fresh.staleness();
+    return this.fresh.staleness(this.o.clock.now());
   }
 
   ready(): boolean {
@@ -314,9 +314,9 @@ export class EtcdRegistry implements Registry, CallbackLeadership, MirrorStatus 
   private startContact(): void {
     const timing = this.conn.timing!;
     let contact: EtcdContact | undefined;
-    const clients = this.conn.endpoints.map((ep) => connect({ ...this.conn, endpoints: [ep] }, () => contact?.timeoutMs() ?? 1000));
     contact = this.contact = new EtcdContact({
-      endpoints: this.conn.endpoints, clients, clock: this.o.clock, timing,
+      endpoints: this.conn.endpoints, clock: this.o.clock, timing,
+      dial: (i, timeoutMs) => connect({ ...this.conn, endpoints: [this.conn.endpoints[i]!] }, timeoutMs),
       intervalMs: this.o.probeIntervalMs ?? 1000, maxTimeoutMs: this.conn.callTimeoutMs,
       onContact: (mono, at) => this.probed(mono, at),
       onRound: () => {
@@ -338,6 +338,7 @@ export class EtcdRegistry implements Registry, CallbackLeadership, MirrorStatus 
     // etcd is reachable again but the copy is not in step: list now, on fresh connections (once per heal).
     if (this.cutOff && !this.regaining) {
       this.regaining = true;
+      this.o.logger.info('etcd answers this node again; reconnecting and re-listing now');
       reconnect(this.client!);
     }
     m.retryNow();

@@ -11,14 +11,14 @@ describe('Freshness: vouching for a mirrored copy', () => {
     const f = new Freshness({ staleAfterMs: 3000, mode: 'serve', maxStaleMs: 60_000 });
     assert.equal(f.update(false), false, 'never heard, not synced: starts not vouching');
     assert.equal(f.vouches, false);
-    assert.deepEqual(f.staleness(), { stale: true, lagSeconds: null });
+    assert.deepEqual(f.staleness(5), { stale: true, lagSeconds: null, readAt: 5 });
     f.heard(ago(100), 1_000_000);
     assert.equal(f.update(false), false, 'heard, but not synced yet');
     assert.equal(f.update(true), true);
     assert.equal(f.vouches, true);
     assert.equal(f.flips, 1);
-    assert.equal(f.staleness().stale, false);
-    assert.ok(f.staleness().lagSeconds! >= 0.1 && f.staleness().lagSeconds! < 3);
+    assert.equal(f.staleness(0).stale, false);
+    assert.ok(f.staleness(0).lagSeconds! >= 0.1 && f.staleness(0).lagSeconds! < 3);
     f.heard(ago(5000), 0); // older than what it has: ignored
     assert.equal(f.update(true), false);
     const g = new Freshness({ staleAfterMs: 3000, mode: 'serve', maxStaleMs: 60_000 });
@@ -37,6 +37,7 @@ describe('Freshness: vouching for a mirrored copy', () => {
     serve.update(true);
     assert.equal(serve.readNow(1_010_000), 1_000_000, 'a record that expired after the last contact is still served');
     assert.equal(serve.readNow(1_100_000), 1_040_000, 'but at most maxStale past its expiry');
+    assert.equal(serve.staleness(1_010_000).readAt, 1_000_000, 'handed on to workers');
     const servfail = new Freshness({ staleAfterMs: 3000, mode: 'servfail', maxStaleMs: 60_000 });
     servfail.heard(ago(10_000), 1_000_000);
     servfail.update(true);

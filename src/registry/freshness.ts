@@ -61,9 +61,12 @@ export class Freshness {
     return this.vouched;
   }
 
-  staleness(): Staleness {
+  /** For /ready and for a `workers` primary's state messages; `now` is the registry's clock. */
+  staleness(now: number): Staleness {
     const lag = this.lagMs();
-    return { stale: !this.vouched, lagSeconds: Number.isFinite(lag) ? Math.round(lag) / 1000 : null };
+    const s: Staleness = { stale: !this.vouched, lagSeconds: Number.isFinite(lag) ? Math.round(lag) / 1000 : null };
+    if (!this.vouched && this.o.mode === 'serve') s.readAt = this.readNow(now);
+    return s;
   }
 
   /**

@@ -134,8 +134,8 @@ export interface Registry {
    * NXDOMAIN/NODATA when it is false.
    */
   vouches?(): boolean;
-  /** How current the copy is, for /ready; absent on a backend that is its own source. */
-  staleness?(): Staleness;
+  /** How current the copy is, for /ready; absent (or undefined) on a backend that is its own source. */
+  staleness?(): Staleness | undefined;
 }
 
 /** A mirroring registry's distance from its source. */
@@ -144,6 +144,12 @@ export interface Staleness {
   stale: boolean;
   /** Seconds since it last heard from its source; null before it ever has. */
   lagSeconds: number | null;
+  /**
+   * While stale and serving stale records: the time (ms, the registry's
+   * clock) reads compare expiries with instead of now (freshness.ts). For a
+   * `workers` primary to hand on; absent otherwise.
+   */
+  readAt?: number;
 }
 
 /** `registry.vouches()`, true for a backend without the notion. */
