@@ -127,12 +127,16 @@ class RetryWithinDeadline {
 
   async execute<T>(fn: (ctx: PolicyContext) => PromiseLike<T> | T): Promise<T> {
     const start = Date.now();
+    // A member that was reached but could not commit says more than one that could not be reached.
+    let reached: unknown;
     for (let attempt = 0; ; attempt++) {
       try {
         return await fn({ signal: never });
       } catch (err) {
+        if (noLeader(err)) reached = err;
         const wait = Math.min(50 * 2 ** attempt, 250);
-        if (!(unreachable(err) || noLeader(err)) || Date.now() - start + wait >= this.budgetMs) throw err;
+        if (!(unreachable(err) || noLeader(err))) throw err;
+        if (Date.now() - start + wait >= this.budgetMs) throw reached ?? err;
         await sleep(wait);
       }
     }
