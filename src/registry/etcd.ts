@@ -20,6 +20,14 @@
  * mirror then announces `expire`. The lease is the backstop that removes
  * records when no SkyDNS node is running.
  *
+ * Cut off: every member is probed once a second (etcd-contact.ts); a node
+ * that has not heard from etcd for `staleAfterMs` cannot vouch for its copy
+ * (vouches() false: the zone plugins answer SERVFAIL instead of denying a
+ * name; with `stale: "serve"` reads keep records that expired since), resets
+ * its connections and re-lists, and lists again at once when a probe gets
+ * through (etcd-vouching.ts, freshness.ts). The 503 of a refused write says
+ * whether this node cannot reach etcd or the members have no leader.
+ *
  * Start: `start()` resolves once the first full list is in, or after
  * `dialTimeoutMs` without one; the node then keeps retrying with backoff (and
  * logs it), `ready()` stays false, writes are refused and DNS answers from an
@@ -31,12 +39,13 @@ import type { Etcd3 } from 'etcd3';
 import type { Clock } from '../clock.js';
 import { SkyError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { connect, DeadlineError, LinkTiming, loadEtcd, readTls, reconnect, unavailable, withDeadline, type EtcdConnection } from './etcd-client.js';
+import { connect, DeadlineError, LinkTiming, loadEtcd, readTls, unavailable, withDeadline, type EtcdConnection } from './etcd-client.js';
 import { callbackKey, decodeCallback, encodeService, decodeService, keyLayout, serviceKey, type KeyLayout } from './etcd-codec.js';
 import { CallbackElection, type CallbackLeadership } from './etcd-election.js';
 import { EtcdContact } from './etcd-contact.js';
 import { EtcdMirror } from './etcd-mirror.js';
-import { Freshness, type StaleMode } from './freshness.js';
+import { EtcdVouching } from './etcd-vouching.js';
+import type { StaleMode } from './freshness.js';
 import { EtcdSweeper } from './etcd-sweeper.js';
 import type { MirrorStatus } from './metrics.js';
 import { ABSENT, casLoop, KeyedLock, type KeyState } from './etcd-txn.js';
@@ -89,12 +98,7 @@ export class EtcdRegistry implements Registry, CallbackLeadership, MirrorStatus 
   private state: 'new' | 'started' | 'closed' = 'new';
   private lastWrite = 0;
   private sweeper: EtcdSweeper | undefined;
-  private contact: EtcdContact | undefined;
-  private readonly fresh: Freshness;
-  /** The node lost contact with etcd (and reset its connections); cleared once the copy is in step again. */
-  private cutOff = false;
-  /** Since the first probe that got through after a cut-off (its connections were reset then). */
-  private regaining = false;
+  private readonly vouching: EtcdVouching;
 
   constructor(private readonly o: EtcdOptions) {
     if (o.endpoints.length === 0) throw new SkyError('SKY_ERR_CONFIG_INVALID', 'registry.endpoints needs at least one etcd endpoint', { path: 'registry.endpoints' });
@@ -102,25 +106,26 @@ export class EtcdRegistry implements Registry, CallbackLeadership, MirrorStatus 
     this.vopts = { ttlMin: o.ttlMin ?? DEFAULT_TTL_MIN, ttlMax: o.ttlMax ?? DEFAULT_TTL_MAX, zone: o.zone };
     this.conn = {
       endpoints: o.endpoints, tls: o.tls && readTls(o.tls), auth: o.auth, callTimeoutMs: o.callTimeoutMs ?? 3000,
-      timing: new LinkTiming(), explain: () => this.contact?.explain(),
+      timing: new LinkTiming(), explain: () => this.vouching.explain(),
     };
-    this.fresh = new Freshness({ staleAfterMs: o.staleAfterMs ?? 3000, mode: o.stale ?? 'serve', maxStaleMs: (o.maxStaleSeconds ?? 86400) * 1000 });
+    this.vouching = new EtcdVouching({
+      staleAfterMs: o.staleAfterMs ?? 3000, mode: o.stale ?? 'serve', maxStaleMs: (o.maxStaleSeconds ?? 86400) * 1000, clock: o.clock, logger: o.logger,
+      live: () => (this.state === 'started' && this.mirror && this.client ? { mirror: this.mirror, client: this.client } : undefined),
+    });
   }
 
   /** Moves with every change of the copy and whenever the node starts or stops vouching for it. */
   get version(): number {
-    this.checkFresh();
-    return (this.mirror?.version ?? 0) + this.fresh.flips;
+    return (this.mirror?.version ?? 0) + this.vouching.flips;
   }
 
+  /** False while this node has not heard from etcd for `staleAfterMs` (etcd-vouching.ts). */
   vouches(): boolean {
-    this.checkFresh();
-    return this.fresh.vouches;
+    return this.vouching.vouches();
   }
 
   staleness(): Staleness {
-    this.checkFresh();
-    return this.fresh.staleness(this.o.clock.now());
+    return this.vouching.staleness();
   }
 
   ready(): boolean {
@@ -140,7 +145,7 @@ export class EtcdRegistry implements Registry, CallbackLeadership, MirrorStatus 
       changed: () => this.sweeper?.schedule(),
       election: (keys) => this.election?.evaluate(keys),
       describe: (err) => unavailable(err, 'list the registry', this.conn).message,
-      heard: (mono, at) => this.heard(mono, at),
+      heard: (mono, at) => this.vouching.heard(mono, at),
     });
     this.sweeper = new EtcdSweeper({
       clock: this.o.clock, logger: log, keys: this.keys, client, leases: this.leases,
@@ -168,16 +173,16 @@ export class EtcdRegistry implements Registry, CallbackLeadership, MirrorStatus 
   // ---- reads: synchronous, from the mirror ----
 
   get(uuid: string): StoredService | undefined {
-    return this.mirror?.index.get(uuid, this.readNow());
+    return this.mirror?.index.get(uuid, this.vouching.readNow());
   }
   query(p: ServicePattern): StoredService[] {
-    return this.mirror?.index.query(p, this.readNow()) ?? [];
+    return this.mirror?.index.query(p, this.vouching.readNow()) ?? [];
   }
   list(): StoredService[] {
-    return this.mirror?.index.list(this.readNow()) ?? [];
+    return this.mirror?.index.list(this.vouching.readNow()) ?? [];
   }
   countBy(field: 'region' | 'environment'): Record<string, number> {
-    return this.mirror?.index.countBy(field, this.readNow()) ?? {};
+    return this.mirror?.index.countBy(field, this.vouching.readNow()) ?? {};
   }
   callbacks(): Callback[] {
     return [...(this.mirror?.index.callbackMap.values() ?? [])];
@@ -189,7 +194,7 @@ export class EtcdRegistry implements Registry, CallbackLeadership, MirrorStatus 
   /** MirrorStatus (metrics): real seconds since this node last heard from etcd (its copy was in step then). */
   mirrorLagSeconds(): number | undefined {
     if (!this.mirror?.synced) return undefined;
-    return this.fresh.lagMs() / 1000;
+    return this.vouching.lagSeconds();
   }
   isCallbackLeader(): boolean {
     return this.election?.isLeader() ?? false;
@@ -299,7 +304,7 @@ export class EtcdRegistry implements Registry, CallbackLeadership, MirrorStatus 
     const started = this.state === 'started';
     this.state = 'closed';
     this.sweeper?.stop();
-    this.contact?.stop();
+    this.vouching.stop();
     if (!started) return;
     await this.flush();
     await this.election?.close(this.conn.callTimeoutMs);
@@ -312,70 +317,14 @@ export class EtcdRegistry implements Registry, CallbackLeadership, MirrorStatus 
 
   /** Probes every member on connections of its own (etcd-contact.ts). */
   private startContact(): void {
-    const timing = this.conn.timing!;
-    let contact: EtcdContact | undefined;
-    contact = this.contact = new EtcdContact({
-      endpoints: this.conn.endpoints, clock: this.o.clock, timing,
+    const v = this.vouching;
+    v.start(new EtcdContact({
+      endpoints: this.conn.endpoints, clock: this.o.clock, timing: this.conn.timing!,
       dial: (i, timeoutMs) => connect({ ...this.conn, endpoints: [this.conn.endpoints[i]!] }, timeoutMs),
       intervalMs: this.o.probeIntervalMs ?? 1000, maxTimeoutMs: this.conn.callTimeoutMs,
-      onContact: (mono, at) => this.probed(mono, at),
-      onRound: () => {
-        if (!contact!.members().some((x) => x.reachable && x.leader)) this.regaining = false;
-        this.checkFresh();
-      },
-    });
-    contact.start();
-  }
-
-  /** A member with a leader answered a probe sent at `mono`. */
-  private probed(mono: number, at: number): void {
-    const m = this.mirror;
-    if (!m || this.state !== 'started') return;
-    if (m.synced && m.watchLive && !this.cutOff) {
-      this.heard(mono, at);
-      return;
-    }
-    // etcd is reachable again but the copy is not in step: list now, on fresh connections (once per heal).
-    if (this.cutOff && !this.regaining) {
-      this.regaining = true;
-      this.o.logger.info('etcd answers this node again; reconnecting and re-listing now');
-      reconnect(this.client!);
-    }
-    m.retryNow();
-  }
-
-  private heard(mono: number, at: number): void {
-    this.fresh.heard(mono, at);
-    this.checkFresh();
-  }
-
-  /**
-   * Notices the node starting or stopping to vouch for its copy. On losing
-   * contact it drops its etcd connections and re-lists (with back-off) until
-   * a probe gets through; then it reconnects and lists at once.
-   */
-  private checkFresh(): void {
-    const m = this.mirror;
-    if (!this.fresh.update(m?.synced ?? false) || !m || this.state !== 'started') return;
-    const log = this.o.logger;
-    if (this.fresh.vouches) {
-      if (this.cutOff) log.info('in contact with etcd again; the copy is in step');
-      this.cutOff = false;
-      this.regaining = false;
-      return;
-    }
-    if (!m.synced) return;
-    this.cutOff = true;
-    const why = this.contact?.explain() ?? 'etcd has not answered';
-    log.warn({ staleAfterMs: this.fresh.o.staleAfterMs, stale: this.fresh.o.mode }, `no news from etcd for ${this.fresh.o.staleAfterMs} ms (${why}): this node cannot vouch for its copy; negative answers become SERVFAIL${this.fresh.o.mode === 'serve' ? ' and records that expire meanwhile are still served' : ''} until it hears from etcd again`);
-    reconnect(this.client!);
-    m.resync('no news from etcd');
-  }
-
-  /** The time reads compare expiries with (freshness.ts: later than now only never). */
-  private readNow(): number {
-    const now = this.o.clock.now();
-    return this.fresh.vouches ? now : this.fresh.readNow(now);
+      onContact: (mono, at) => v.probed(mono, at),
+      onRound: () => v.round(),
+    }));
   }
 
   /** Runs a write: refused unless started and synced; serialised per key; tracked for flush(). */
@@ -385,7 +334,7 @@ export class EtcdRegistry implements Registry, CallbackLeadership, MirrorStatus 
     const m = this.mirror!;
     if (!m.synced) {
       const e = m.lastError;
-      const known = this.contact?.explain();
+      const known = this.vouching.explain();
       if (known) return Promise.reject(new SkyError('SKY_ERR_REGISTRY_UNAVAILABLE', `${known}; the registry has not synced with etcd yet (still retrying)`));
       const head = !e || e.transient ? 'the registry has no quorum: it' : 'the registry';
       return Promise.reject(new SkyError('SKY_ERR_REGISTRY_UNAVAILABLE', `${head} has not synced with etcd at ${this.conn.endpoints.join(', ')} yet (still retrying${e ? `; last try: ${e.message}` : ''})`));
