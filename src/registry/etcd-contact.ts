@@ -167,7 +167,8 @@ export class EtcdContact {
   private status(client: Etcd3, ms: number) {
     const p = client.maintenance.status();
     // gRPC's own deadline (the same ms, set a moment later) fires first as a rule.
-    return withDeadline(p, ms + 100, () => new DeadlineError(ms)).finally(() => p.catch(() => undefined));
+    p.catch(() => undefined); // a late failure after the deadline is no one's business
+    return withDeadline(p, ms + 100, () => new DeadlineError(ms));
   }
 
   private answered(state: MemberState, leader: string, sentMono: number, sentAt: number): void {
