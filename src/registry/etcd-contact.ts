@@ -27,7 +27,7 @@
 import type { Etcd3 } from 'etcd3';
 import { performance } from 'node:perf_hooks';
 import type { Clock } from '../clock.js';
-import { withDeadline, DeadlineError, type LinkTiming } from './etcd-client.js';
+import { isTransient, withDeadline, DeadlineError, type LinkTiming } from './etcd-client.js';
 
 /** What the last probe of one member found. */
 export interface MemberState {
@@ -36,8 +36,10 @@ export interface MemberState {
   reachable: boolean;
   /** Its answer named a leader. */
   leader: boolean;
-  /** Why the last probe failed (reachable false). */
+  /** Why the last probe failed, or what is missing (no leader). */
   error?: string;
+  /** It answered the last probe with a refusal (authentication, permission): reachable, not usable. */
+  refused?: boolean;
 }
 
 export interface ContactOptions {
@@ -96,9 +98,11 @@ export class EtcdContact {
   explain(): string | undefined {
     const s = this.states;
     if (s.some((m) => m.reachable && m.leader)) return undefined;
+    const tried = (ms: MemberState[]) => ms.map((m) => `${m.endpoint} (${m.error ?? 'no answer'})`).join(', ');
+    const refusing = s.filter((m) => m.refused);
+    if (refusing.length) return `etcd refuses this node's requests: ${tried(refusing)}`;
     const up = s.filter((m) => m.reachable);
     const down = s.filter((m) => !m.reachable);
-    const tried = (ms: MemberState[]) => ms.map((m) => `${m.endpoint} (${m.error ?? 'no answer'})`).join(', ');
     if (up.length === 0) return `this node cannot reach etcd: tried ${tried(down)}`;
     const reach = `etcd member${up.length > 1 ? 's' : ''} ${up.map((m) => m.endpoint).join(', ')} answer${up.length > 1 ? '' : 's'} but ${up.length > 1 ? 'have' : 'has'} no leader`;
     return `the etcd cluster has no quorum: ${reach}${down.length ? `; this node cannot reach ${tried(down)}` : ''}`;
@@ -173,6 +177,7 @@ export class EtcdContact {
 
   private answered(state: MemberState, leader: string, sentMono: number, sentAt: number): void {
     state.reachable = true;
+    state.refused = false;
     state.leader = leader !== '0' && leader !== '';
     state.error = state.leader ? undefined : 'answers, no leader';
     if (state.leader) this.o.onContact(sentMono, sentAt);
@@ -180,7 +185,9 @@ export class EtcdContact {
   }
 
   private failed(state: MemberState, err: unknown, ms: number): void {
-    state.reachable = false;
+    // An error that is not about the network (authentication, permission) came from the member.
+    state.refused = !(err instanceof DeadlineError) && !isTransient(err);
+    state.reachable = state.refused;
     state.leader = false;
     state.error = err instanceof DeadlineError ? `no answer within ${ms} ms` : shortError(err);
     this.o.onRound();

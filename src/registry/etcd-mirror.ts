@@ -158,7 +158,7 @@ export class EtcdMirror {
         break;
       } catch (err) {
         this.lastError = { message: this.o.describe(err), transient: isTransient(err) };
-        const msg = `cannot list the registry from etcd (${this.lastError.message}); retrying in ${delay} ms, DNS answers from ${this.synced ? 'the last copy' : 'an empty registry (not ready)'}`;
+        const msg = `cannot list the registry from etcd (${this.lastError.message}); retrying in ${delay} ms, DNS answers from ${this.synced ? 'the last copy' : 'nothing yet (not ready; names of the zone answer SERVFAIL)'}`;
         if (attempt === 0 || attempt % 10 === 0) log.warn({ attempt, reason }, msg);
         else log.debug({ attempt, reason }, msg);
         if (this.kicked) {

@@ -5,18 +5,19 @@
  * - It has heard from etcd when its mirror swapped in a full list or got a
  *   watch response, or when a probe (etcd-contact.ts) found a member with a
  *   leader while the watch was live.
- * - Without news for `staleAfterMs` it is cut off: it drops its etcd
- *   connections and watch stream (a silent partition leaves them hanging)
- *   and re-lists with back-off.
+ * - Without news for `staleAfterMs` it is cut off: it stops trusting its
+ *   watch (a silent partition leaves the stream hanging) and re-lists with
+ *   back-off.
  * - The first probe that gets through after that resets the connections
- *   again (those dialled during the partition wait on TCP's SYN back-off)
- *   and has the mirror list at once: the copy is in step again about a
+ *   and the watch stream (those dialled during the partition wait on TCP's
+ *   SYN back-off, the stream on a dead connection on the keepalive) and has
+ *   the mirror list at once: the copy is in step again about a
  *   probe interval after the heal, whatever the partition's length.
  */
 import type { Etcd3 } from 'etcd3';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../logger.js';
-import { reconnect } from './etcd-client.js';
+import { reconnect, type LinkTiming } from './etcd-client.js';
 import { EtcdContact } from './etcd-contact.js';
 import type { EtcdMirror } from './etcd-mirror.js';
 import { Freshness, type FreshnessOptions } from './freshness.js';
@@ -25,6 +26,8 @@ import type { Staleness } from './types.js';
 export interface VouchingOptions extends FreshnessOptions {
   clock: Clock;
   logger: Logger;
+  /** The measured round trip to etcd (the probes keep it). */
+  timing: LinkTiming;
   /** The mirror and the main client, once the registry has started (undefined before and after). */
   live: () => { mirror: EtcdMirror; client: Etcd3 } | undefined;
 }
@@ -115,7 +118,7 @@ export class EtcdVouching {
   /** Notices the node starting or stopping to vouch for its copy, and acts on it. */
   private check(): void {
     const live = this.o.live();
-    if (!this.fresh.update(live?.mirror.synced ?? false) || !live) return;
+    if (!this.fresh.update(live?.mirror.synced ?? false, 2 * this.o.timing.srttMs) || !live) return;
     const log = this.o.logger;
     if (this.fresh.vouches) {
       if (this.cutOff) log.info('in contact with etcd again; the copy is in step');
@@ -127,7 +130,9 @@ export class EtcdVouching {
     this.cutOff = true;
     const { staleAfterMs, mode } = this.o;
     log.warn({ staleAfterMs, stale: mode }, `no news from etcd for ${staleAfterMs} ms (${this.explain() ?? 'etcd has not answered'}): this node cannot vouch for its copy; negative answers become SERVFAIL${mode === 'serve' ? ' and records that expire meanwhile are still served' : ''} until it hears from etcd again`);
-    reconnect(live.client);
+    // Re-list (with back-off) rather than trust a watch that may hang on a dead connection. The
+    // connections themselves are reset only when etcd answers again (probed()): a node that is
+    // just slow (a loaded machine, a long round trip) keeps the calls it has under way.
     live.mirror.resync('no news from etcd');
   }
 }

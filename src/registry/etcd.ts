@@ -30,8 +30,8 @@
  *
  * Start: `start()` resolves once the first full list is in, or after
  * `dialTimeoutMs` without one; the node then keeps retrying with backoff (and
- * logs it), `ready()` stays false, writes are refused and DNS answers from an
- * empty registry until the list arrives.
+ * logs it), `ready()` stays false, writes are refused and, with nothing to
+ * vouch for, the zone answers SERVFAIL until the list arrives.
  */
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
@@ -104,12 +104,13 @@ export class EtcdRegistry implements Registry, CallbackLeadership, MirrorStatus 
     if (o.endpoints.length === 0) throw new SkyError('SKY_ERR_CONFIG_INVALID', 'registry.endpoints needs at least one etcd endpoint', { path: 'registry.endpoints' });
     this.keys = keyLayout(o.prefix ?? '/skydns');
     this.vopts = { ttlMin: o.ttlMin ?? DEFAULT_TTL_MIN, ttlMax: o.ttlMax ?? DEFAULT_TTL_MAX, zone: o.zone };
+    const timing = new LinkTiming();
     this.conn = {
       endpoints: o.endpoints, tls: o.tls && readTls(o.tls), auth: o.auth, callTimeoutMs: o.callTimeoutMs ?? 3000,
-      timing: new LinkTiming(), explain: () => this.vouching.explain(),
+      timing, explain: () => this.vouching.explain(),
     };
     this.vouching = new EtcdVouching({
-      staleAfterMs: o.staleAfterMs ?? 3000, mode: o.stale ?? 'serve', maxStaleMs: (o.maxStaleSeconds ?? 86400) * 1000, clock: o.clock, logger: o.logger,
+      staleAfterMs: o.staleAfterMs ?? 3000, mode: o.stale ?? 'serve', maxStaleMs: (o.maxStaleSeconds ?? 86400) * 1000, clock: o.clock, logger: o.logger, timing,
       live: () => (this.state === 'started' && this.mirror && this.client ? { mirror: this.mirror, client: this.client } : undefined),
     });
   }
@@ -166,7 +167,7 @@ export class EtcdRegistry implements Registry, CallbackLeadership, MirrorStatus 
     if (this.mirror.synced) {
       log.info({ endpoints: this.conn.endpoints, prefix: this.keys.root, services: this.mirror.index.size }, 'registry mirror loaded from etcd');
     } else {
-      log.warn({ endpoints: this.conn.endpoints }, `no full list from etcd within ${wait} ms; still retrying in the background: not ready, writes refused and DNS answers from an empty registry until it arrives`);
+      log.warn({ endpoints: this.conn.endpoints }, `no full list from etcd within ${wait} ms; still retrying in the background: not ready, writes refused and names of the zone answer SERVFAIL until it arrives (this node has nothing to vouch for)`);
     }
   }
 

@@ -1,7 +1,8 @@
 /**
  * Whether a node that serves from a copy of a remote registry (etcd) can
- * vouch for it: it heard from the source within `staleAfterMs` (real time,
- * a monotonic clock, whatever the injected clock does). "Heard" means the
+ * vouch for it: it heard from the source within `staleAfterMs` (plus two
+ * round trips on a slow link; real time, a monotonic clock, whatever the
+ * injected clock does). "Heard" means the
  * copy was known to be in step at that moment: a full list was swapped in,
  * a watch response arrived, or a probe found etcd with a leader while the
  * watch was live.
@@ -47,9 +48,13 @@ export class Freshness {
     return Math.max(0, performance.now() - this.heardMono);
   }
 
-  /** Recomputes the state; true when it changed since the last call. */
-  update(synced: boolean): boolean {
-    const v = synced && this.lagMs() <= this.o.staleAfterMs;
+  /**
+   * Recomputes the state; true when it changed since the last call. `slackMs`
+   * widens the bound for a slow link (news is at least a round trip old when
+   * it arrives: the etcd registry passes two measured round trips).
+   */
+  update(synced: boolean, slackMs = 0): boolean {
+    const v = synced && this.lagMs() <= this.o.staleAfterMs + slackMs;
     if (v === this.vouched) return false;
     this.vouched = v;
     this.flips++;
