@@ -17,7 +17,7 @@
  * ... netem` answers "Specified qdisc kind is unknown"), so a TCP proxy in N
  * delays every chunk by half the round trip each way.
  *
- * Needs root, `ip`, `nft`, `etcd` and `dig`; skipped loudly without them
+ * Needs root, `ip`, `nft`, `etcd`, `dig` and `curl`; skipped loudly without them
  * (fails in CI). Namespaces and processes are removed in `after`.
  */
 import assert from 'node:assert/strict';
@@ -40,15 +40,15 @@ const ZONE = 'skydns.local';
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 function skipReason(): string | false {
-  const why = cannotCreateNamespaces(true) ?? (etcdBinary() ? null : 'etcd is not installed') ?? (dig() ? null : 'dig is not installed');
+  const why = cannotCreateNamespaces(true) ?? (etcdBinary() ? null : 'etcd is not installed') ?? (onPath('dig') ? null : 'dig is not installed') ?? (onPath('curl') ? null : 'curl is not installed');
   if (!why) return false;
   if (process.env.CI === 'true') return false; // fail loudly in `before` instead
   const bar = '!'.repeat(78);
   process.stderr.write(`\n${bar}\n!! SKIPPED partition-netns: ${why}.\n!! A node cut off from etcd (issue 18) is NOT tested here.\n${bar}\n`);
   return why;
 }
-function dig(): boolean {
-  return (process.env.PATH ?? '').split(':').some((d) => d && existsSync(join(d, 'dig')));
+function onPath(cmd: string): boolean {
+  return (process.env.PATH ?? '').split(':').some((d) => d && existsSync(join(d, cmd)));
 }
 
 const skyfile = (o: { dns: number; http: number; endpoints: string[]; extra?: string }) => `{
