@@ -267,7 +267,6 @@ describe('a node cut off from etcd by a silent partition (network namespaces)', 
     }, 2000, diag);
     t.diagnostic(`partition of ${cutFor} ms: caught up (newcomer, doomed gone, not stale) ${caught} ms after the heal (first poll that saw it)`);
     await until('S caught up', async () => (await srv(S, 'alive')).answers === 1 && (await srv(S, 'newcomer')).answers === 1, 2000, diag);
-    assert.ok(Date.now() - healedAt < 10_000);
     // No refused write landed, anywhere.
     await sleep(1000);
     for (const id of ['lost', 'lost2']) {
