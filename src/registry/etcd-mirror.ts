@@ -68,8 +68,6 @@ export class EtcdMirror {
   synced = false;
   /** Why the last list failed (cleared by a successful one), and whether etcd was unreachable or without quorum. */
   lastError: { message: string; transient: boolean } | undefined;
-  /** Real time (ms) the mirror last stopped being in step (watch broken, re-listing); undefined while in step. */
-  behindSince: number | undefined;
   /** The watch is attached (etcd confirmed it) and has not broken since. */
   watchLive = false;
   private watcher: Watcher | undefined;
@@ -141,7 +139,6 @@ export class EtcdMirror {
   private async sync(reason: string): Promise<void> {
     if (this.syncing || this.closed) return;
     this.syncing = true;
-    if (reason !== 'start') this.behindSince ??= Date.now();
     await this.stopWatch();
     const log = this.o.logger;
     for (let attempt = 0, delay = 250; !this.closed; attempt++, delay = Math.min(delay * 2, 5000)) {
@@ -226,7 +223,6 @@ export class EtcdMirror {
     this.election = snap.election;
     this.version += changes;
     this.synced = true;
-    this.behindSince = undefined;
     this.lastError = undefined;
     this.advance(snap.rev);
     for (const r of this.syncedWaiters.splice(0)) r();
