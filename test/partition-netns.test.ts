@@ -232,6 +232,7 @@ describe('a node cut off from etcd by a silent partition (network namespaces)', 
     t.diagnostic(`short partition (1.5 s): caught up ${briefMs} ms after the heal`);
 
     // 2. A partition longer than the TTLs, healed at an arbitrary moment of the re-list back-off.
+    assert.equal((await srv(A, 'newcomer')).rcode, 'NXDOMAIN', 'true before the cut (and kept by the zone\'s answer map)');
     cut();
     const cutAt = Date.now();
     const lost = await http(A, 'PUT', '/skydns/services/lost', body('lost'));
