@@ -121,6 +121,7 @@ export class SkyApp {
       metrics: this.metrics,
       ready: () => this.ready(),
       notReady: () => this.notReady(),
+      staleness: () => this.registryInstance?.staleness?.(),
     };
     try {
       return { name: entry.name, plugin: await entry.factory.setup(entry.options, ctx), key: entryKey(entry) };

@@ -34,7 +34,7 @@ import type { DecodedMessage } from './dns/decode.js';
 import type { Message } from './dns/types.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
-import type { Registry } from './registry/types.js';
+import type { Registry, Staleness } from './registry/types.js';
 
 export type JSONSchema = Record<string, unknown>;
 
@@ -193,6 +193,12 @@ export interface SetupContext {
    * cannot say leaves it out and /ready answers without the list.
    */
   notReady?(): string[];
+  /**
+   * How current the registry's copy is (a mirror of etcd), for the health
+   * plugin's /ready; undefined when no registry is open or it is its own
+   * source. Optional, like notReady.
+   */
+  staleness?(): Staleness | undefined;
 }
 
 export interface PluginFactory<O = Record<string, unknown>> {

@@ -187,7 +187,7 @@ test('log.format: JSON lines on a pipe by default, readable lines with "pretty" 
     }
   };
   assert.match(await serveOnce(undefined, false), /^\{"level":30,"time":\d+,.*"msg":"SkyDNS serving DNS on/);
-  assert.match(await serveOnce('pretty', false), /^\d\d:\d\d:\d\d\.\d{3} INFO  SkyDNS serving DNS on 127\.0\.0\.1:\d+ \(UDP and TCP\)  listen=\["127/);
+  assert.match(await serveOnce('pretty', false), /^\d\d:\d\d:\d\d\.\d{3} INFO  SkyDNS serving DNS on 127\.0\.0\.1:\d+ \(UDP and TCP; UDP on [^)]+\)+  listen=\["127/);
   assert.match(await serveOnce(undefined, true), /^\d\d:\d\d:\d\d\.\d{3} INFO  SkyDNS serving DNS/);
   assert.match(await serveOnce('json', true), /^\{"level":30/);
 });

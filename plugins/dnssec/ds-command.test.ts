@@ -49,7 +49,7 @@ test('usage errors and a Skyfile without dnssec or with a missing key are clear 
   assert.match((await skydns('dnssec', 'ds', '--bogus')).err, /SKY_ERR_CLI_USAGE/);
   await writeFile(join(dir, 'plain.Skyfile'), '{ chain: [{ skydns: { zone: "skydns.local" } }] }');
   const none = await skydns('dnssec', 'ds', '-c', 'plain.Skyfile');
-  assert.equal(none.code, 1);
+  assert.equal(none.code, 2, 'usage errors exit 2, as for every command');
   assert.match(none.err, /SKY_ERR_CLI_USAGE: .*no dnssec plugin/);
   await writeFile(join(dir, 'missing.Skyfile'), '{ chain: [{ dnssec: { keys: ["keys/Kskydns.local.+013+00001"] } }] }');
   const missing = await skydns('dnssec', 'ds', '-c', 'missing.Skyfile');

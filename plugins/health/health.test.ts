@@ -41,6 +41,21 @@ describe('health plugin', () => {
     assert.deepEqual(bare.readiness(), { ready: false });
   });
 
+  it('/ready reports a mirrored registry\'s staleness, and with maxLagSeconds a lag past it is not ready', async () => {
+    let st: { stale: boolean; lagSeconds: number | null } = { stale: false, lagSeconds: 0.4 };
+    const never = (await setupPlugin(health, {}, { ready: () => true, notReady: () => [], staleness: () => st })) as HealthPlugin;
+    const bounded = (await setupPlugin(health, { maxLagSeconds: 10 }, { ready: () => true, notReady: () => [], staleness: () => st })) as HealthPlugin;
+    assert.deepEqual(never.readiness(), { ready: true, stale: false, lagSeconds: 0.4 });
+    assert.deepEqual(bounded.readiness(), { ready: true, stale: false, lagSeconds: 0.4 });
+    st = { stale: true, lagSeconds: 12.5 };
+    assert.deepEqual(never.readiness(), { ready: true, stale: true, lagSeconds: 12.5 }, 'default: stale but ready, as before');
+    assert.deepEqual(bounded.readiness(), { ready: false, waiting: ['registry-lag'], stale: true, lagSeconds: 12.5 });
+    st = { stale: true, lagSeconds: null };
+    assert.equal(bounded.readiness().ready, false, 'never heard from etcd: past any bound');
+    const embedded = (await setupPlugin(health, { maxLagSeconds: 10 }, { ready: () => true, staleness: () => undefined })) as HealthPlugin;
+    assert.deepEqual(embedded.readiness(), { ready: true }, 'a registry that is its own source adds nothing');
+  });
+
   it('/health is 200 OK; /ready is 503 with JSON until every plugin is ready, then 200', async () => {
     gate(false);
     const dir = await mkdtemp(join(tmpdir(), 'skydns-health-'));

@@ -5,6 +5,9 @@
  *  - `/ready`: readiness. 200 once every plugin of the chain reports ready
  *    and the registry (when one is open) has loaded its data or mirrored the
  *    cluster; 503 until then, with a JSON body naming what is still waiting.
+ *    A node that mirrors etcd adds `stale` (it cannot vouch for its copy)
+ *    and `lagSeconds` (since it last heard from etcd); with `maxLagSeconds`
+ *    a lag beyond it makes the node not ready (`waiting: ["registry-lag"]`).
  *
  * It answers no DNS: serveDNS passes every query on.
  */
@@ -15,6 +18,8 @@ import type { HostPort } from '../../src/server/address.js';
 
 export interface HealthOptions {
   listen: string;
+  /** Not ready once the registry's copy lags etcd by more than this many seconds; absent: never. */
+  maxLagSeconds?: number;
 }
 
 /** The JSON body of /ready. */
@@ -22,20 +27,29 @@ export interface Readiness {
   ready: boolean;
   /** What is not ready yet (`registry`, `chain[4].forward`), when the server says. */
   waiting?: string[];
+  /** Registry mirroring etcd only: this node cannot vouch for its copy (it has not heard from etcd lately). */
+  stale?: boolean;
+  /** Registry mirroring etcd only: seconds since it last heard from etcd (null: never yet). */
+  lagSeconds?: number | null;
 }
 
 export class HealthPlugin implements Plugin {
   private readonly http: HttpEndpoint;
 
-  constructor(bind: HostPort, private readonly ctx: SetupContext) {
+  constructor(bind: HostPort, private readonly ctx: SetupContext, private readonly maxLagSeconds?: number) {
     this.http = new HttpEndpoint(bind, this.handle, { what: 'health', keyPath: `chain[${ctx.index}].${ctx.name}.listen`, logger: ctx.logger });
   }
 
   /** What /ready reports right now. */
   readiness(): Readiness {
-    if (this.ctx.ready()) return { ready: true };
-    const waiting = this.ctx.notReady?.();
-    return waiting ? { ready: false, waiting } : { ready: false };
+    const st = this.ctx.staleness?.();
+    const max = this.maxLagSeconds;
+    const lagging = st !== undefined && max !== undefined && (st.lagSeconds === null || st.lagSeconds > max);
+    const extra = st ? { stale: st.stale, lagSeconds: st.lagSeconds } : {};
+    if (this.ctx.ready() && !lagging) return { ready: true, ...extra };
+    let waiting = this.ctx.notReady?.();
+    if (lagging) waiting = [...(waiting ?? []), 'registry-lag'];
+    return waiting ? { ready: false, waiting, ...extra } : { ready: false, ...extra };
   }
 
   /** The HTTP handler (exposed for tests that need no socket). */

@@ -11,9 +11,10 @@ export default definePlugin<HealthOptions>({
     additionalProperties: false,
     properties: {
       listen: { type: 'string', minLength: 1, default: '127.0.0.1:8181', description: 'HTTP address of /health and /ready' },
+      maxLagSeconds: { type: 'number', exclusiveMinimum: 0, description: 'not ready once the registry copy lags etcd by more than this (default: never)' },
     },
   },
   setup(opts, ctx) {
-    return new HealthPlugin(parseHostPort(opts.listen, `chain[${ctx.index}].${ctx.name}.listen`), ctx);
+    return new HealthPlugin(parseHostPort(opts.listen, `chain[${ctx.index}].${ctx.name}.listen`), ctx, opts.maxLagSeconds);
   },
 });

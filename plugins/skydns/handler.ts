@@ -10,10 +10,10 @@
  */
 import type { Clock } from '../../src/clock.js';
 import { isPromise } from '../../src/chain.js';
-import { Rcode } from '../../src/dns/types.js';
+import { Rcode, type Message } from '../../src/dns/types.js';
 import type { DependsOn, Next, Plugin, Reply, Request } from '../../src/plugin.js';
 import { answerGeneration, type AnswerGeneration } from '../../src/registry/generation.js';
-import type { Registry } from '../../src/registry/types.js';
+import { registryVouches, type Registry } from '../../src/registry/types.js';
 import { buildAnswer, negativeAnswer } from './answer.js';
 import type { ZoneConfig } from './options.js';
 import { authority, resolve, type Resolver } from './resolve.js';
@@ -87,6 +87,7 @@ export class SkydnsHandler implements Plugin {
       this.cache.set(key, { kind: 'delegate', until: built.until });
       return this.delegate(req, next, depends, serial, now);
     }
+    if (isNegative(built.msg) && !registryVouches(this.registry)) return cannotVouch(depends);
     const entry = encodeEntry(req, built.msg, now, built.life.aging, built.life.validUntil());
     this.cache.set(key, entry);
     const wire = serveWire(entry, req, now);
@@ -111,10 +112,11 @@ export class SkydnsHandler implements Plugin {
     if ('msg' in reply) {
       const m = reply.msg;
       const fellOff = m.rcode === Rcode.REFUSED && reply.by === undefined;
-      const negative = m.rcode === Rcode.NXDOMAIN || (m.rcode === Rcode.NOERROR && !m.answers?.length);
+      // A node that cannot vouch for its copy (cut off from etcd) denies nothing (src/registry/freshness.ts).
+      if ((isNegative(m) || fellOff) && !registryVouches(this.registry)) return cannotVouch(depends);
       // Every delegated name owns other data (SRV; SOA and NS at the apex): a CNAME cannot stand there (RFC 1034 §3.6.2).
       const cname = m.rcode === Rcode.NOERROR && m.answers?.some((rr) => rr.type === 'CNAME') === true;
-      if (fellOff || cname || (negative && !m.answers?.length)) {
+      if (fellOff || cname || isNegative(m)) {
         const msg = negativeAnswer(Rcode.NOERROR, this.cfg.zone, { ...this.resolver, serial, now });
         return fellOff ? { msg, depends } : { msg, by: reply.by, depends: reply.depends ?? depends };
       }
@@ -123,4 +125,17 @@ export class SkydnsHandler implements Plugin {
     if ('wire' in reply) return { wire: reply.wire, by: reply.by, depends };
     return { msg: reply.msg, by: reply.by, depends };
   }
+}
+
+function isNegative(m: Message): boolean {
+  return m.rcode === Rcode.NXDOMAIN || (m.rcode === Rcode.NOERROR && !m.answers?.length);
+}
+
+/**
+ * The registry cannot vouch for its copy (a node cut off from etcd): a name
+ * it does not hold may exist, so no denial. SERVFAIL sends stub resolvers to
+ * their next nameserver (src/registry/freshness.ts).
+ */
+function cannotVouch(depends: DependsOn): Reply {
+  return { msg: { rcode: Rcode.SERVFAIL }, depends };
 }

@@ -32,7 +32,7 @@ import { isSubdomain } from '../../src/dns/names.js';
 import { Rcode, Type, type RR } from '../../src/dns/types.js';
 import type { DependsOn, Next, Plugin, Reply, Request } from '../../src/plugin.js';
 import { answerCapacity, answerGeneration, type AnswerGeneration } from '../../src/registry/generation.js';
-import type { FieldName, Registry, StoredService } from '../../src/registry/types.js';
+import { registryVouches, type FieldName, type Registry, type StoredService } from '../../src/registry/types.js';
 import { selectName } from '../../src/registry/zone-names.js';
 import { pickRanked, type Pick } from './select.js';
 
@@ -132,9 +132,11 @@ export class SynthHandler implements Plugin {
     const aa = { aa: true };
     switch (m.kind) {
       case 'nxdomain':
-        return this.opts.fallthrough ? next() : { msg: { rcode: Rcode.NXDOMAIN, flags: aa }, depends };
       case 'none':
-        return this.opts.fallthrough ? next() : { msg: { rcode: Rcode.NOERROR, flags: aa, answers: [] }, depends };
+        if (this.opts.fallthrough) return next();
+        // A node that cannot vouch for its copy (cut off from etcd) denies nothing (src/registry/freshness.ts).
+        if (!registryVouches(this.registry)) return { msg: { rcode: Rcode.SERVFAIL }, depends };
+        return m.kind === 'none' ? { msg: { rcode: Rcode.NOERROR, flags: aa, answers: [] }, depends } : { msg: { rcode: Rcode.NXDOMAIN, flags: aa }, depends };
       case 'addresses': {
         const start = m.turn++ % m.rrs.length;
         const a = m.addresses;

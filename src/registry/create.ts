@@ -35,6 +35,14 @@ export interface RegistryOptions {
   dialTimeoutMs?: number;
   /** Deadline of each etcd call (default 3000). */
   callTimeoutMs?: number;
+  /** How often each etcd member is probed (default 1000). */
+  probeIntervalMs?: number;
+  /** No news from etcd for longer than this: the node cannot vouch for its copy (default 3000). */
+  staleAfterMs?: number;
+  /** Records that expire while the node cannot vouch: "serve" them (default) or let them go ("servfail"). */
+  stale?: 'serve' | 'servfail';
+  /** How long past its expiry such a record is served, seconds (default 86400). */
+  maxStaleSeconds?: number;
 }
 
 const pem = { type: 'string', minLength: 1 } as const;
@@ -69,6 +77,10 @@ export const registrySchema = {
     },
     dialTimeoutMs: { type: 'integer', minimum: 1, maximum: 600_000, description: 'how long start waits for the first full list from etcd before serving (etcd; default 5000)' },
     callTimeoutMs: { type: 'integer', minimum: 1, maximum: 600_000, description: 'deadline of each etcd call (etcd; default 3000)' },
+    probeIntervalMs: { type: 'integer', minimum: 100, maximum: 60_000, description: 'how often each etcd member is probed (etcd; default 1000)' },
+    staleAfterMs: { type: 'integer', minimum: 100, maximum: 3_600_000, description: 'without news from etcd for this long a node cannot vouch for its copy: negative answers become SERVFAIL (etcd; default 3000)' },
+    stale: { enum: ['serve', 'servfail'], description: 'records that expire while the node cannot vouch for its copy: serve them (RFC 8767) or let them go (etcd; default "serve")' },
+    maxStaleSeconds: { type: 'integer', minimum: 0, maximum: 31_536_000, description: 'how long past its expiry such a record is served (etcd; default 86400)' },
   },
 } as const;
 
@@ -102,6 +114,10 @@ export function createRegistry(opts: RegistryOptions, ctx: RegistryContext): Reg
       auth: opts.auth,
       dialTimeoutMs: opts.dialTimeoutMs ?? 5000,
       callTimeoutMs: opts.callTimeoutMs ?? 3000,
+      probeIntervalMs: opts.probeIntervalMs ?? 1000,
+      staleAfterMs: opts.staleAfterMs ?? 3000,
+      stale: opts.stale ?? 'serve',
+      maxStaleSeconds: opts.maxStaleSeconds ?? 86400,
       clock: ctx.clock,
       logger: ctx.logger,
       ttlMin,

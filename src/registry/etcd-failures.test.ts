@@ -62,7 +62,9 @@ describe('etcd registry failures', () => {
     await reg.start(); // resolves although nothing listens there
     assert.equal(reg.ready(), false);
     assert.deepEqual(reg.list(), []);
-    assert.match(await unavailable(reg.put(svc())), /no quorum/);
+    // The probes found the one member refusing connections: this node cannot reach etcd (not "no quorum").
+    const refused = new RegExp(`^this node cannot reach etcd: tried 127\\.0\\.0\\.1:${port} \\(connection refused\\)`);
+    await until('the 503 names the member the probe could not reach', async () => refused.test(await unavailable(reg.put(svc()))), 5000);
     assert.ok(lines.some((l) => l.level === 40 && /no full list from etcd/.test(l.msg)), 'says it is not ready and retrying');
     await until('a retry is logged', () => lines.some((l) => /cannot list the registry from etcd/.test(l.msg) && /retrying/.test(l.msg)));
     clusters.push(await EtcdCluster.start(1, { clientPorts: [port] }));
@@ -87,8 +89,9 @@ describe('etcd registry failures', () => {
     await until('b has it', () => b.get('kept') !== undefined);
 
     await c.kill(0);
-    const msg = await unavailable(a.put(svc({ UUID: 'lost' })));
-    assert.match(msg, /no quorum/);
+    // Once a probe has met the dead member the 503 says so (before, the call's own failure).
+    await until('the 503 says this node cannot reach etcd', async () => /^this node cannot reach etcd: tried 127\.0\.0\.1:\d+ \(/.test(await unavailable(a.put(svc({ UUID: 'lost' })))), 5000);
+    assert.doesNotMatch(await unavailable(a.put(svc({ UUID: 'lost' }))), /no quorum/);
     await unavailable(b.refresh('kept'));
     await unavailable(a.remove('kept'));
     assert.deepEqual(a.get('kept'), s, 'reads answer from the mirror');

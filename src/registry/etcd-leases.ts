@@ -12,7 +12,8 @@
  *   key holds nothing and expires by itself.
  */
 import type { Etcd3, ILeaseKeepAliveResponse } from 'etcd3';
-import { DeadlineError, withDeadline } from './etcd-client.js';
+import { SkyError } from '../errors.js';
+import { DeadlineError, isTransient, withDeadline } from './etcd-client.js';
 
 export class EtcdLeases {
   private closed = false;
@@ -30,7 +31,26 @@ export class EtcdLeases {
     return String(res.ID);
   }
 
+  /**
+   * A stream cut before it answered because its connection was reset (etcd3
+   * drops a member's channels after another call's failure; the registry
+   * resets them when etcd answers again after a partition) is opened again,
+   * within the first half of the deadline.
+   */
   async keepAlive(id: string, uuid: string): Promise<boolean> {
+    const start = Date.now();
+    for (;;) {
+      try {
+        return await this.keepAliveOnce(id, uuid);
+      } catch (err) {
+        const cause = err instanceof SkyError ? err.cause : err;
+        if (cause instanceof DeadlineError || !isTransient(cause) || Date.now() - start > this.timeoutMs / 2) throw err;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+  }
+
+  private async keepAliveOnce(id: string, uuid: string): Promise<boolean> {
     const what = `keep the lease of ${uuid} alive`;
     const stream = await this.call(this.client.leaseClient.leaseKeepAlive(), what);
     try {

@@ -16,6 +16,7 @@
  * expiry has passed on this node's clock (the sweeper's or the lease's delete)
  * and `remove` otherwise (a DELETE).
  */
+import { performance } from 'node:perf_hooks';
 import type { Etcd3, IEvent, IKeyValue, IWatchResponse, Watcher } from 'etcd3';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../logger.js';
@@ -42,6 +43,12 @@ export interface MirrorOptions {
   election: (keys: Map<string, number>) => void;
   /** Says why etcd failed, for log lines. */
   describe: (err: unknown) => string;
+  /**
+   * The copy was in step with etcd at `sentMono` (performance.now()) /
+   * `sentAt` (clock): a list that started then was swapped in, or a watch
+   * response arrived.
+   */
+  heard: (sentMono: number, sentAt: number) => void;
 }
 
 interface Snapshot {
@@ -61,12 +68,13 @@ export class EtcdMirror {
   synced = false;
   /** Why the last list failed (cleared by a successful one), and whether etcd was unreachable or without quorum. */
   lastError: { message: string; transient: boolean } | undefined;
-  /** Real time (ms) the mirror last stopped being in step (watch broken, re-listing); undefined while in step. */
-  behindSince: number | undefined;
+  /** The watch is attached (etcd confirmed it) and has not broken since. */
+  watchLive = false;
   private watcher: Watcher | undefined;
   private syncing = false;
   private closed = false;
   private wake: (() => void) | undefined;
+  private kicked = false;
   private readonly waiters = new Set<{ rev: number; done: (ok: boolean) => void }>();
   private readonly syncedWaiters: Array<() => void> = [];
 
@@ -103,9 +111,20 @@ export class EtcdMirror {
     });
   }
 
-  /** Cuts short the backoff of a pending re-list (a write just got through: etcd is back). */
+  /**
+   * Cuts short the backoff of a pending re-list (a write or a probe just got
+   * through: etcd is back). Said while a list is under way, and that list
+   * fails (it began on a dead connection), the next one starts at once.
+   */
   retryNow(): void {
+    this.kicked = true;
     this.wake?.();
+  }
+
+  /** Lists again now, whether or not the watch looks healthy (after a partition: it may hold a dead stream). */
+  resync(reason: string): void {
+    if (this.syncing) this.wake?.();
+    else void this.sync(reason);
   }
 
   async close(): Promise<void> {
@@ -120,22 +139,29 @@ export class EtcdMirror {
   private async sync(reason: string): Promise<void> {
     if (this.syncing || this.closed) return;
     this.syncing = true;
-    if (reason !== 'start') this.behindSince ??= Date.now();
     await this.stopWatch();
     const log = this.o.logger;
     for (let attempt = 0, delay = 250; !this.closed; attempt++, delay = Math.min(delay * 2, 5000)) {
+      this.kicked = false;
       try {
+        const sentMono = performance.now();
+        const sentAt = this.o.clock.now();
         const snap = await this.list();
         if (this.closed) break;
         this.swap(snap);
+        this.o.heard(sentMono, sentAt);
         this.watch(snap.rev + 1);
         if (attempt > 0 || reason !== 'start') log.info({ revision: snap.rev, services: this.entries.size, reason }, 'registry mirror synced from etcd');
         break;
       } catch (err) {
         this.lastError = { message: this.o.describe(err), transient: isTransient(err) };
-        const msg = `cannot list the registry from etcd (${this.lastError.message}); retrying in ${delay} ms, DNS answers from ${this.synced ? 'the last copy' : 'an empty registry (not ready)'}`;
+        const msg = `cannot list the registry from etcd (${this.lastError.message}); retrying in ${delay} ms, DNS answers from ${this.synced ? 'the last copy' : 'nothing yet (not ready; names of the zone answer SERVFAIL)'}`;
         if (attempt === 0 || attempt % 10 === 0) log.warn({ attempt, reason }, msg);
         else log.debug({ attempt, reason }, msg);
+        if (this.kicked) {
+          delay = 125; // etcd answered meanwhile: again now, and the back-off starts over
+          continue;
+        }
         await new Promise<void>((r) => {
           const t = setTimeout(r, delay);
           this.wake = () => {
@@ -197,7 +223,6 @@ export class EtcdMirror {
     this.election = snap.election;
     this.version += changes;
     this.synced = true;
-    this.behindSince = undefined;
     this.lastError = undefined;
     this.advance(snap.rev);
     for (const r of this.syncedWaiters.splice(0)) r();
@@ -209,11 +234,17 @@ export class EtcdMirror {
   private watch(from: number): void {
     const w = this.o.client.watch().prefix(this.o.keys.root + '/').startRevision(String(from)).watcher();
     this.watcher = w;
+    w.on('connected', () => {
+      if (this.watcher === w) this.watchLive = true;
+    });
     w.on('data', (res: IWatchResponse) => {
-      if (this.watcher === w) this.onWatch(res);
+      if (this.watcher !== w) return;
+      this.onWatch(res);
+      this.o.heard(performance.now(), this.o.clock.now());
     });
     const broken = (why: string) => (err: Error) => {
       if (this.watcher !== w || this.closed) return;
+      this.watchLive = false;
       this.o.logger.warn({ err: err.message, revision: this.applied }, `registry watch ${why}; re-listing from etcd`);
       void this.sync(`watch ${why}`);
     };
@@ -224,6 +255,7 @@ export class EtcdMirror {
   private async stopWatch(): Promise<void> {
     const w = this.watcher;
     this.watcher = undefined;
+    this.watchLive = false;
     if (w) await withDeadline(w.cancel(), 1000, () => new DeadlineError(1000)).catch(() => undefined);
   }
 

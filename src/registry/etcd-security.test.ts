@@ -13,7 +13,7 @@ import { after, describe, it } from 'node:test';
 import { ManualClock } from '../clock.js';
 import { isSkyError } from '../errors.js';
 import { silentLogger } from '../logger.js';
-import { EtcdCluster, etcdSkip } from '../testing/etcd.js';
+import { EtcdCluster, etcdSkip, until } from '../testing/etcd.js';
 import { svc } from './contract.test-suite.js';
 import { createRegistry, type RegistryOptions } from './create.js';
 import { connect, loadEtcd } from './etcd-client.js';
@@ -104,11 +104,17 @@ describe('etcd registry security options', () => {
     } finally {
       admin.close();
     }
-    const good = await open({ endpoints: c.endpoints, prefix: '/auth', auth: { username: 'root', password: 'rootpw' } });
+    const good = await open({ endpoints: c.endpoints, prefix: '/auth', auth: { username: 'root', password: 'rootpw' }, staleAfterMs: 500, probeIntervalMs: 100 });
     assert.equal(good.ready(), true);
     await good.put(svc());
     assert.ok(good.get('u1'));
-    t.diagnostic(await refused(await open({ endpoints: c.endpoints, prefix: '/auth', auth: { username: 'root', password: 'wrong' }, dialTimeoutMs: 1000 }), /authentication failed/));
+    // Quiet for three times staleAfterMs: only the probes (Status, with the user's token) keep it vouching.
+    const quiet = Date.now();
+    await until('1.5 s without writes', () => Date.now() - quiet > 1500, 5000);
+    assert.equal(good.vouches?.(), true, JSON.stringify(good.staleness?.()));
+    const wrong = await refused(await open({ endpoints: c.endpoints, prefix: '/auth', auth: { username: 'root', password: 'wrong' }, dialTimeoutMs: 1000 }), /authentication failed/);
+    assert.doesNotMatch(wrong, /cannot reach/, 'a refusal is not a network failure');
+    t.diagnostic(wrong);
     t.diagnostic(await refused(await open({ endpoints: c.endpoints, prefix: '/auth', dialTimeoutMs: 1000 }), /not synced with etcd/));
   });
 });

@@ -20,10 +20,18 @@
  * mirror then announces `expire`. The lease is the backstop that removes
  * records when no SkyDNS node is running.
  *
+ * Cut off: every member is probed once a second (etcd-contact.ts); a node
+ * that has not heard from etcd for `staleAfterMs` cannot vouch for its copy
+ * (vouches() false: the zone plugins answer SERVFAIL instead of denying a
+ * name; with `stale: "serve"` reads keep records that expired since), resets
+ * its connections and re-lists, and lists again at once when a probe gets
+ * through (etcd-vouching.ts, freshness.ts). The 503 of a refused write says
+ * whether this node cannot reach etcd or the members have no leader.
+ *
  * Start: `start()` resolves once the first full list is in, or after
  * `dialTimeoutMs` without one; the node then keeps retrying with backoff (and
- * logs it), `ready()` stays false, writes are refused and DNS answers from an
- * empty registry until the list arrives.
+ * logs it), `ready()` stays false, writes are refused and, with nothing to
+ * vouch for, the zone answers SERVFAIL until the list arrives.
  */
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
@@ -31,16 +39,19 @@ import type { Etcd3 } from 'etcd3';
 import type { Clock } from '../clock.js';
 import { SkyError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { connect, DeadlineError, loadEtcd, readTls, unavailable, withDeadline, type EtcdConnection } from './etcd-client.js';
+import { connect, DeadlineError, LinkTiming, loadEtcd, readTls, unavailable, withDeadline, type EtcdConnection } from './etcd-client.js';
 import { callbackKey, decodeCallback, encodeService, decodeService, keyLayout, serviceKey, type KeyLayout } from './etcd-codec.js';
 import { CallbackElection, type CallbackLeadership } from './etcd-election.js';
+import { EtcdContact } from './etcd-contact.js';
 import { EtcdMirror } from './etcd-mirror.js';
+import { EtcdVouching } from './etcd-vouching.js';
+import type { StaleMode } from './freshness.js';
 import { EtcdSweeper } from './etcd-sweeper.js';
 import type { MirrorStatus } from './metrics.js';
 import { ABSENT, casLoop, KeyedLock, type KeyState } from './etcd-txn.js';
 import { EtcdLeases } from './etcd-leases.js';
 import { DEFAULT_TTL_MAX, DEFAULT_TTL_MIN, validateCallback, validateService, validateTtl, type ValidationOptions } from './names.js';
-import { storedService, type Callback, type PutOptions, type Registry, type RegistryEvent, type Service, type ServicePattern, type StoredService } from './types.js';
+import { storedService, type Callback, type PutOptions, type Registry, type RegistryEvent, type Service, type ServicePattern, type Staleness, type StoredService } from './types.js';
 
 export interface EtcdOptions {
   endpoints: string[];
@@ -60,6 +71,14 @@ export interface EtcdOptions {
   zone?: string;
   /** Lease TTL of the callback election, seconds (default 5). */
   electionTtl?: number;
+  /** How often every etcd member is probed (default 1000). */
+  probeIntervalMs?: number;
+  /** Without news from etcd for longer than this the node cannot vouch for its copy (default 3000). */
+  staleAfterMs?: number;
+  /** What a node that cannot vouch does with records that expire meanwhile (default "serve"). */
+  stale?: StaleMode;
+  /** How long past its expiry such a record is still served, seconds (default 86400). */
+  maxStaleSeconds?: number;
 }
 
 const stored = (s: Service, expiresAt: number): StoredService => storedService(s, expiresAt);
@@ -79,16 +98,35 @@ export class EtcdRegistry implements Registry, CallbackLeadership, MirrorStatus 
   private state: 'new' | 'started' | 'closed' = 'new';
   private lastWrite = 0;
   private sweeper: EtcdSweeper | undefined;
+  private readonly vouching: EtcdVouching;
 
   constructor(private readonly o: EtcdOptions) {
     if (o.endpoints.length === 0) throw new SkyError('SKY_ERR_CONFIG_INVALID', 'registry.endpoints needs at least one etcd endpoint', { path: 'registry.endpoints' });
     this.keys = keyLayout(o.prefix ?? '/skydns');
     this.vopts = { ttlMin: o.ttlMin ?? DEFAULT_TTL_MIN, ttlMax: o.ttlMax ?? DEFAULT_TTL_MAX, zone: o.zone };
-    this.conn = { endpoints: o.endpoints, tls: o.tls && readTls(o.tls), auth: o.auth, callTimeoutMs: o.callTimeoutMs ?? 3000 };
+    const timing = new LinkTiming();
+    this.conn = {
+      endpoints: o.endpoints, tls: o.tls && readTls(o.tls), auth: o.auth, callTimeoutMs: o.callTimeoutMs ?? 3000,
+      timing, explain: () => this.vouching.explain(),
+    };
+    this.vouching = new EtcdVouching({
+      staleAfterMs: o.staleAfterMs ?? 3000, mode: o.stale ?? 'serve', maxStaleMs: (o.maxStaleSeconds ?? 86400) * 1000, clock: o.clock, logger: o.logger, timing,
+      live: () => (this.state === 'started' && this.mirror && this.client ? { mirror: this.mirror, client: this.client } : undefined),
+    });
   }
 
+  /** Moves with every change of the copy and whenever the node starts or stops vouching for it. */
   get version(): number {
-    return this.mirror?.version ?? 0;
+    return (this.mirror?.version ?? 0) + this.vouching.flips;
+  }
+
+  /** False while this node has not heard from etcd for `staleAfterMs` (etcd-vouching.ts). */
+  vouches(): boolean {
+    return this.vouching.vouches();
+  }
+
+  staleness(): Staleness {
+    return this.vouching.staleness();
   }
 
   ready(): boolean {
@@ -108,6 +146,7 @@ export class EtcdRegistry implements Registry, CallbackLeadership, MirrorStatus 
       changed: () => this.sweeper?.schedule(),
       election: (keys) => this.election?.evaluate(keys),
       describe: (err) => unavailable(err, 'list the registry', this.conn).message,
+      heard: (mono, at) => this.vouching.heard(mono, at),
     });
     this.sweeper = new EtcdSweeper({
       clock: this.o.clock, logger: log, keys: this.keys, client, leases: this.leases,
@@ -117,6 +156,7 @@ export class EtcdRegistry implements Registry, CallbackLeadership, MirrorStatus 
       applied: (m, rev) => this.applied(m, rev),
     });
     this.mirror.start();
+    this.startContact();
     const node = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
     this.election = new CallbackElection(client, this.keys.election, node, this.o.electionTtl ?? 5, log, (p) => this.call(p, 'campaign for callbacks'));
     this.election.start();
@@ -127,26 +167,26 @@ export class EtcdRegistry implements Registry, CallbackLeadership, MirrorStatus 
     if (this.mirror.synced) {
       log.info({ endpoints: this.conn.endpoints, prefix: this.keys.root, services: this.mirror.index.size }, 'registry mirror loaded from etcd');
     } else {
-      log.warn({ endpoints: this.conn.endpoints }, `no full list from etcd within ${wait} ms; still retrying in the background: not ready, writes refused and DNS answers from an empty registry until it arrives`);
+      log.warn({ endpoints: this.conn.endpoints }, `no full list from etcd within ${wait} ms; still retrying in the background: not ready, writes refused and names of the zone answer SERVFAIL until it arrives (this node has nothing to vouch for)`);
     }
   }
 
   // ---- reads: synchronous, from the mirror ----
 
   get(uuid: string): StoredService | undefined {
-    return this.mirror?.index.get(uuid, this.o.clock.now());
+    return this.mirror?.index.get(uuid, this.vouching.readNow());
   }
   query(p: ServicePattern): StoredService[] {
-    return this.mirror?.index.query(p, this.o.clock.now()) ?? [];
+    return this.mirror?.index.query(p, this.vouching.readNow()) ?? [];
   }
   first(p: ServicePattern): StoredService | undefined {
     return this.mirror?.index.first(p, this.o.clock.now());
   }
   list(): StoredService[] {
-    return this.mirror?.index.list(this.o.clock.now()) ?? [];
+    return this.mirror?.index.list(this.vouching.readNow()) ?? [];
   }
   countBy(field: 'region' | 'environment'): Record<string, number> {
-    return this.mirror?.index.countBy(field, this.o.clock.now()) ?? {};
+    return this.mirror?.index.countBy(field, this.vouching.readNow()) ?? {};
   }
   callbacks(): Callback[] {
     return [...(this.mirror?.index.callbackMap.values() ?? [])];
@@ -155,11 +195,10 @@ export class EtcdRegistry implements Registry, CallbackLeadership, MirrorStatus 
     this.listeners.add(fn);
     return () => this.listeners.delete(fn);
   }
-  /** MirrorStatus (metrics): 0 while the watch is in step, the seconds since it broke while re-listing. */
+  /** MirrorStatus (metrics): real seconds since this node last heard from etcd (its copy was in step then). */
   mirrorLagSeconds(): number | undefined {
-    const m = this.mirror;
-    if (!m?.synced) return undefined;
-    return m.behindSince === undefined ? 0 : (Date.now() - m.behindSince) / 1000;
+    if (!this.mirror?.synced) return undefined;
+    return this.vouching.lagSeconds();
   }
   isCallbackLeader(): boolean {
     return this.election?.isLeader() ?? false;
@@ -270,6 +309,7 @@ export class EtcdRegistry implements Registry, CallbackLeadership, MirrorStatus 
     const started = this.state === 'started';
     this.state = 'closed';
     this.sweeper?.stop();
+    this.vouching.stop();
     if (!started) return;
     await this.flush();
     await this.election?.close(this.conn.callTimeoutMs);
@@ -280,6 +320,18 @@ export class EtcdRegistry implements Registry, CallbackLeadership, MirrorStatus 
 
   // ---- internals ----
 
+  /** Probes every member on connections of its own (etcd-contact.ts). */
+  private startContact(): void {
+    const v = this.vouching;
+    v.start(new EtcdContact({
+      endpoints: this.conn.endpoints, clock: this.o.clock, timing: this.conn.timing!,
+      dial: (i, timeoutMs) => connect({ ...this.conn, endpoints: [this.conn.endpoints[i]!] }, timeoutMs),
+      intervalMs: this.o.probeIntervalMs ?? 1000, maxTimeoutMs: this.conn.callTimeoutMs,
+      onContact: (mono, at) => v.probed(mono, at),
+      onRound: () => v.round(),
+    }));
+  }
+
   /** Runs a write: refused unless started and synced; serialised per key; tracked for flush(). */
   private write<T>(key: string, fn: (key: string, m: EtcdMirror, leases: EtcdLeases) => Promise<T>): Promise<T> {
     if (this.state === 'closed') return Promise.reject(new SkyError('SKY_ERR_REGISTRY_CLOSED', 'the registry is closed'));
@@ -287,6 +339,8 @@ export class EtcdRegistry implements Registry, CallbackLeadership, MirrorStatus 
     const m = this.mirror!;
     if (!m.synced) {
       const e = m.lastError;
+      const known = this.vouching.explain();
+      if (known) return Promise.reject(new SkyError('SKY_ERR_REGISTRY_UNAVAILABLE', `${known}; the registry has not synced with etcd yet (still retrying)`));
       const head = !e || e.transient ? 'the registry has no quorum: it' : 'the registry';
       return Promise.reject(new SkyError('SKY_ERR_REGISTRY_UNAVAILABLE', `${head} has not synced with etcd at ${this.conn.endpoints.join(', ')} yet (still retrying${e ? `; last try: ${e.message}` : ''})`));
     }

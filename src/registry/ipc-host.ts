@@ -13,8 +13,9 @@
  *   sent after the events the write produced, so the worker that asked can
  *   read its own write when the reply resolves its promise.
  * - Changes that have no event (callbacks, etcd re-lists, readiness) go out
- *   as `state`: after every callback write, and on a poll of `version` and
- *   `ready()` (`pollMs`), which also catches other etcd nodes' callbacks.
+ *   as `state`: after every callback write, and on a poll of `version`,
+ *   `ready()` and staleness (`pollMs`), which also catches other etcd nodes'
+ *   callbacks.
  */
 import type { Logger } from '../logger.js';
 import type { Channel } from './ipc-channel.js';
@@ -40,11 +41,11 @@ export class RegistryHost {
   private readonly peers = new Set<Peer>();
   private readonly offChange: () => void;
   private readonly poll: NodeJS.Timeout;
-  private sent: { version: number; ready: boolean };
+  private sent: { version: number; ready: boolean; stale: string };
   private closed = false;
 
   constructor(private readonly registry: Registry, private readonly o: RegistryHostOptions) {
-    this.sent = { version: registry.version, ready: registry.ready() };
+    this.sent = { version: registry.version, ready: registry.ready(), stale: this.staleKey() };
     this.offChange = registry.onChange((ev) => this.onEvent(ev));
     this.poll = setInterval(() => this.checkState(), o.pollMs ?? 1000);
     this.poll.unref();
@@ -81,7 +82,14 @@ export class RegistryHost {
   }
 
   private state(): WireState {
-    return { version: this.registry.version, ready: this.registry.ready(), callbacks: this.registry.callbacks() as Callback[] };
+    const st = this.registry.staleness?.();
+    return { version: this.registry.version, ready: this.registry.ready(), callbacks: this.registry.callbacks() as Callback[], ...(st ? { staleness: st } : {}) };
+  }
+
+  /** What of the staleness the workers must hear about when it changes (not the ever-moving lag). */
+  private staleKey(): string {
+    const st = this.registry.staleness?.();
+    return st ? `${st.stale}/${st.readAt ?? ''}` : '';
   }
 
   private onEvent(ev: RegistryEvent): void {
@@ -95,8 +103,9 @@ export class RegistryHost {
   private checkState(force = false): void {
     const version = this.registry.version;
     const ready = this.registry.ready();
-    if (!force && version === this.sent.version && ready === this.sent.ready) return;
-    this.sent = { version, ready };
+    const stale = this.staleKey();
+    if (!force && version === this.sent.version && ready === this.sent.ready && stale === this.sent.stale) return;
+    this.sent = { version, ready, stale };
     const state = this.state();
     for (const p of this.peers) if (p.subscribed) this.send(p, { sky: 'registry', op: 'state', state });
   }

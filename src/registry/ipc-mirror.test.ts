@@ -19,7 +19,16 @@ import { EmbeddedRegistry } from './embedded.js';
 import { portChannel } from './ipc-channel.js';
 import { RegistryHost } from './ipc-host.js';
 import { WorkerRegistry } from './ipc-mirror.js';
-import type { RegistryEvent, Service } from './types.js';
+import type { RegistryEvent, Service, Staleness } from './types.js';
+
+/** Polls (real time: the host's poll is a real timer) until `cond` holds; fails after 5 s. */
+async function waitUntil(cond: () => boolean): Promise<void> {
+  const end = Date.now() + 5000;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('condition not met within 5 s');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
 
 const root = mkdtempSync(join(tmpdir(), 'skydns-ipc-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -183,6 +192,29 @@ describe('WorkerRegistry', () => {
       assert.equal(w.ready(), false);
       assert.equal(w.get('kept')?.UUID, 'kept', 'DNS keeps answering from the last copy');
       await w.flush(); // nothing to wait for: resolves
+    } finally {
+      await p.close();
+    }
+  });
+
+  it('hands on the primary\'s staleness (an etcd mirror cut off from etcd): workers stop vouching, and start again', async () => {
+    const clock = new ManualClock();
+    const p = await primary(clock);
+    try {
+      let st: Staleness | undefined = { stale: false, lagSeconds: 0.2 };
+      (p.real as unknown as { staleness: () => Staleness | undefined }).staleness = () => st;
+      const w = await p.worker();
+      assert.equal(w.vouches(), true);
+      assert.deepEqual(w.staleness(), { stale: false, lagSeconds: 0.2 });
+      st = { stale: true, lagSeconds: 4, readAt: clock.now() - 1000 };
+      await waitUntil(() => !w.vouches());
+      const s = w.staleness()!;
+      assert.equal(s.stale, true);
+      assert.equal(s.readAt, clock.now() - 1000);
+      assert.ok(s.lagSeconds! >= 4, 'the lag is carried forward while stale');
+      st = { stale: false, lagSeconds: 0.1 };
+      await waitUntil(() => w.vouches());
+      assert.equal(w.staleness()!.readAt, undefined);
     } finally {
       await p.close();
     }

@@ -30,7 +30,7 @@ import type { Channel } from './ipc-channel.js';
 import { errorFromWire, fromWire, type ToPrimary, type ToWorker, type WireState, type WriteOp } from './ipc-protocol.js';
 import { MemoryIndex } from './memory-index.js';
 import { uuidKey } from './names.js';
-import type { Callback, PutOptions, Registry, RegistryEvent, Service, ServicePattern, StoredService } from './types.js';
+import type { Callback, PutOptions, Registry, RegistryEvent, Service, ServicePattern, Staleness, StoredService } from './types.js';
 
 export interface WorkerRegistryOptions {
   channel: Channel;
@@ -61,6 +61,8 @@ export class WorkerRegistry implements Registry, CallbackLeadership {
   private applied = 0;
   private _version = 0;
   private primaryReady = false;
+  /** The primary's staleness as last sent, and when (Date.now()) it arrived. */
+  private primaryStale: { st: Staleness; at: number } | undefined;
   private state: 'new' | 'starting' | 'ready' | 'closed' = 'new';
   private primaryGone = false;
   private offs: Array<() => void> = [];
@@ -77,6 +79,27 @@ export class WorkerRegistry implements Registry, CallbackLeadership {
 
   ready(): boolean {
     return this.state === 'ready' && this.primaryReady && !this.primaryGone;
+  }
+
+  /** The primary's registry can vouch for its copy (always, unless it mirrors etcd and lost touch). */
+  vouches(): boolean {
+    return !this.primaryStale?.st.stale;
+  }
+
+  /** The primary's staleness; while stale its lag is carried forward from when it was sent. */
+  staleness(): Staleness | undefined {
+    const p = this.primaryStale;
+    if (!p) return undefined;
+    const { stale, lagSeconds, readAt } = p.st;
+    const lag = stale && lagSeconds !== null ? lagSeconds + (Date.now() - p.at) / 1000 : lagSeconds;
+    return readAt === undefined ? { stale, lagSeconds: lag } : { stale, lagSeconds: lag, readAt };
+  }
+
+  /** Expiries compare with the primary's read time while it serves stale records. */
+  private readNow(): number {
+    const now = this.o.clock.now();
+    const at = this.primaryStale?.st.readAt;
+    return at === undefined ? now : Math.min(now, at);
   }
 
   async start(): Promise<void> {
@@ -105,19 +128,19 @@ export class WorkerRegistry implements Registry, CallbackLeadership {
   // ---- reads: synchronous, from the mirror ----
 
   get(uuid: string): StoredService | undefined {
-    return this.index.get(uuid, this.o.clock.now());
+    return this.index.get(uuid, this.readNow());
   }
   query(p: ServicePattern): StoredService[] {
-    return this.index.query(p, this.o.clock.now());
+    return this.index.query(p, this.readNow());
   }
   first(p: ServicePattern): StoredService | undefined {
     return this.index.first(p, this.o.clock.now());
   }
   list(): StoredService[] {
-    return this.index.list(this.o.clock.now());
+    return this.index.list(this.readNow());
   }
   countBy(field: 'region' | 'environment'): Record<string, number> {
-    return this.index.countBy(field, this.o.clock.now());
+    return this.index.countBy(field, this.readNow());
   }
   callbacks(): Callback[] {
     return [...this.index.callbackMap.values()];
@@ -231,6 +254,7 @@ export class WorkerRegistry implements Registry, CallbackLeadership {
   private setState(s: WireState): void {
     this._version = s.version;
     this.primaryReady = s.ready;
+    this.primaryStale = s.staleness && { st: s.staleness, at: Date.now() };
     this.index.callbackMap.clear();
     for (const cb of s.callbacks) this.index.callbackMap.set(uuidKey(cb.UUID), Object.freeze(cb));
   }

@@ -17,7 +17,7 @@
  * write only once it has applied everything up to the write's own events.
  */
 import { SkyError, ERRORS, type ErrorCode } from '../errors.js';
-import { storedService, type Callback, type RegistryEventKind, type StoredService } from './types.js';
+import { storedService, type Callback, type RegistryEventKind, type Staleness, type StoredService } from './types.js';
 
 export const REGISTRY_PROTOCOL = 'registry';
 
@@ -31,6 +31,8 @@ export interface WireState {
   version: number;
   ready: boolean;
   callbacks: Callback[];
+  /** The primary's registry mirrors a cluster (etcd): how current its copy is (freshness.ts). */
+  staleness?: Staleness;
 }
 
 export interface WireError {

@@ -5,7 +5,8 @@
  *
  *   skydns_registry_services              gauge, live services, read at scrape time
  *   skydns_registry_changes_total{kind}   committed changes: put, refresh, remove, expire
- *   skydns_registry_mirror_lag_seconds    a mirroring backend's lag behind its source
+ *   skydns_registry_mirror_lag_seconds    real seconds since a mirroring backend last heard from its
+ *                                         source (etcd: a probe or watch response, about every second)
  *
  * A backend that mirrors a cluster (etcd) reports its lag by implementing
  * `MirrorStatus`; the gauge is only registered for such a backend.
@@ -15,7 +16,7 @@ import type { Registry } from './types.js';
 
 /** Implemented by backends that serve from a local mirror of a remote store. */
 export interface MirrorStatus {
-  /** Seconds the local mirror is behind its source (0 when in step); undefined while unknown. */
+  /** Seconds since the local mirror last heard from its source (it was in step then); undefined while unknown. */
   mirrorLagSeconds(): number | undefined;
 }
 
@@ -43,7 +44,7 @@ export function instrumentRegistry(metrics: Metrics, registry: Registry): void {
   const changes = metrics.counter('registry_changes_total', 'Committed registry changes: put (registration), refresh (heartbeat), remove, expire.', ['kind']);
   for (const kind of ['put', 'refresh', 'remove', 'expire']) changes.inc({ kind }, 0);
   if (hasMirrorStatus(registry)) {
-    metrics.gauge('registry_mirror_lag_seconds', 'How far the local mirror of the registry is behind its source, seconds.', [], function () {
+    metrics.gauge('registry_mirror_lag_seconds', 'Seconds since this node last heard from the registry\'s source (etcd): its copy was known to be in step then.', [], function () {
       const r = current();
       const lag = r && hasMirrorStatus(r) ? r.mirrorLagSeconds() : undefined;
       if (lag !== undefined) this.set(lag);

@@ -135,6 +135,36 @@ export interface Registry {
   flush(): Promise<void>;
   ready(): boolean;
   close(): Promise<void>;
+  /**
+   * Whether the registry can vouch that what it holds is current, so a name
+   * it does not hold does not exist (src/registry/freshness.ts). A backend
+   * that is its own source (embedded) always can and may leave this out;
+   * a mirror of a cluster (etcd) cannot while it has not heard from the
+   * cluster for a while. Zone plugins answer SERVFAIL instead of
+   * NXDOMAIN/NODATA when it is false.
+   */
+  vouches?(): boolean;
+  /** How current the copy is, for /ready; absent (or undefined) on a backend that is its own source. */
+  staleness?(): Staleness | undefined;
+}
+
+/** A mirroring registry's distance from its source. */
+export interface Staleness {
+  /** The registry cannot vouch for its copy (vouches() is false). */
+  stale: boolean;
+  /** Seconds since it last heard from its source; null before it ever has. */
+  lagSeconds: number | null;
+  /**
+   * While stale and serving stale records: the time (ms, the registry's
+   * clock) reads compare expiries with instead of now (freshness.ts). For a
+   * `workers` primary to hand on; absent otherwise.
+   */
+  readAt?: number;
+}
+
+/** `registry.vouches()`, true for a backend without the notion. */
+export function registryVouches(r: Registry): boolean {
+  return r.vouches?.() ?? true;
 }
 
 export interface PutOptions {
