@@ -122,7 +122,8 @@ describe('callback notifier (real HTTP receiver)', () => {
   it('bounds each try with a timeout', async () => {
     const rx = await receiver((n) => (n === 0 ? null : 200)); // the first request hangs
     server = rx.server;
-    make({ timeoutMs: 50, retries: 1 });
+    // Long enough that the first request reaches the receiver (and hangs there) even on a loaded machine.
+    make({ timeoutMs: 500, retries: 1 });
     await reg.putCallback({ UUID: 'cb', Name: 'web', Reply: '127.0.0.1', Port: rx.port });
     await reg.put(svc());
     await reg.remove('u1');
