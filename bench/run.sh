@@ -2,13 +2,13 @@
 # Runs the whole bench on loopback, in bounded runs, and writes the Markdown results:
 # bench/results/<date>.md, and the same into bench/README.md ("Latest results").
 #
-#   bench/setup.sh            # once: dnsperf, bind9, unbound, dnsutils from Debian
+#   bench/setup.sh            # once: dnsperf, bind9, unbound, dnsmasq-base, dnsutils, linux-perf, strace from Debian
 #   npm run build             # dist/ must be current
 #   bench/run.sh
 #
 # Knobs (environment): SERVICES=50 INSTANCES=20 RUNS=3 DURATION=10 FIXED_DURATION=5 QPS=10000 CPU_QPS=5000
 #   SCALE_SERVICES=5000 (× INSTANCES = 100k)  EQUAL_INSTANCES=12 (second suite with equal answers; 0: skip)  SKIP_SCALE=1  SKIP_PROFILE=1  SKIP_REGISTRY=1
-#   SKIP_CLUSTER=1  NO_README=1 (results file only)  NOTE="text" (a line for the results, e.g. the machine was busy)  PORT_BASE=15300 (uses PORT_BASE..+59)
+#   SKIP_CLUSTER=1  NO_README=1 (results file only)  NOTE="text" (a line for the results, e.g. the machine was busy)  PORT_BASE=15300 (uses PORT_BASE..+79)
 # Every server runs on 127.0.0.1 as a child of the scripts and is stopped by its PID;
 # each step is bounded by `timeout`. Generated data goes to bench/results/tmp/ (gitignored).
 # Not part of `npm test`.
@@ -28,6 +28,10 @@ PORT_BASE=${PORT_BASE:-15300}
 
 for t in dnsperf named unbound; do
   command -v "$t" >/dev/null 2>&1 || [ -x "/usr/sbin/$t" ] || { echo "run.sh: $t not found; run bench/setup.sh" >&2; exit 1; }
+done
+# Optional: without dnsmasq its row says "not run"; without perf the syscall table says why.
+for t in dnsmasq perf; do
+  command -v "$t" >/dev/null 2>&1 || [ -x "/usr/sbin/$t" ] || echo "run.sh: $t not found (bench/setup.sh installs it); its part of the suite will say not run" >&2
 done
 export PATH="$PATH:/usr/sbin"
 [ -f dist/src/cli.js ] || { echo "run.sh: dist/ missing; run npm run build" >&2; exit 1; }

@@ -3,12 +3,20 @@
  * server's CPU time over the run (from /proc) and its RSS at the end.
  */
 import { spawn } from 'node:child_process';
-import { cpuMicros, memory, loadavg } from './proc.mjs';
+import { rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { cpuMicros, memory, loadavg, processTree } from './proc.mjs';
+import { perfPrefix, readPerfCounts } from './syscalls.mjs';
 
-/** `cpus`: the CPU list dnsperf runs on (`taskset -c`), or anywhere (see `pin` in proc.mjs). */
-function run(args, limitSeconds, cpus) {
+/**
+ * `cpus`: the CPU list dnsperf runs on (`taskset -c`), or anywhere (see `pin` in proc.mjs).
+ * `prefix`: a command dnsperf runs under (e.g. `perf stat -p PID --`).
+ */
+function run(args, limitSeconds, cpus, prefix = []) {
   return new Promise((resolve, reject) => {
-    const child = cpus ? spawn('taskset', ['-c', cpus, 'dnsperf', ...args], { stdio: ['ignore', 'pipe', 'pipe'] }) : spawn('dnsperf', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const cmd = [...prefix, ...(cpus ? ['taskset', '-c', cpus] : []), 'dnsperf', ...args];
+    const child = spawn(cmd[0], cmd.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
     const out = [];
     let err = '';
     child.stdout.on('data', (d) => out.push(d));
@@ -48,17 +56,26 @@ export const pct = (sorted, p) => (sorted.length ? sorted[Math.min(sorted.length
 /**
  * One dnsperf run. `qps` set: open loop at that rate, with per-query latencies (-v) for
  * percentiles; otherwise closed loop (`clients` sockets, `outstanding` in flight).
+ * `syscallEvents` (with `pid`): the server's syscalls over the run, counted by `perf stat`
+ * (lib/syscalls.mjs), in `r.syscalls` and `r.syscallsPerQuery`.
  */
-export async function dnsperf({ port, file, seconds, clients = 4, outstanding = 50, qps, pid, maxRuns, timeout = 2, cpus }) {
+export async function dnsperf({ port, file, seconds, clients = 4, outstanding = 50, qps, pid, maxRuns, timeout = 2, cpus, syscallEvents }) {
   const args = ['-s', '127.0.0.1', '-p', String(port), '-d', file, '-e', '-c', String(clients), '-q', String(outstanding), '-t', String(timeout)];
   if (seconds) args.push('-l', String(seconds));
   if (maxRuns) args.push('-n', String(maxRuns));
   if (qps) args.push('-Q', String(qps), '-v');
   const load = loadavg();
   const cpu0 = pid ? cpuMicros(pid) : 0;
-  const text = await run(args, seconds ?? 60, cpus);
+  const perfOut = syscallEvents && pid ? join(tmpdir(), `skydns-bench-perf-${process.pid}-${Date.now()}.csv`) : null;
+  const prefix = perfOut ? perfPrefix(syscallEvents, processTree(pid), perfOut) : [];
+  const text = await run(args, seconds ?? 60, cpus, prefix);
   const cpu1 = pid ? cpuMicros(pid) : 0;
   const r = parse(text);
+  if (perfOut) {
+    r.syscalls = readPerfCounts(syscallEvents, perfOut);
+    r.syscallsPerQuery = r.syscalls.total / r.completed;
+    rmSync(perfOut, { force: true });
+  }
   r.load = load;
   r.args = args.join(' ');
   if (pid) {
