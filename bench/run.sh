@@ -8,6 +8,7 @@
 #
 # Knobs (environment): SERVICES=50 INSTANCES=20 RUNS=3 DURATION=10 FIXED_DURATION=5 QPS=10000 CPU_QPS=5000
 #   SCALE_SERVICES=5000 (× INSTANCES = 100k)  EQUAL_INSTANCES=12 (second suite with equal answers; 0: skip)  SKIP_SCALE=1  SKIP_PROFILE=1  SKIP_REGISTRY=1
+#   ROWS=bind9,auth,fwd,dnsmasq (suite rows; default all; `auth` is both UDP paths, `auth:dgram` one)
 #   SKIP_CLUSTER=1  NO_README=1 (results file only)  NOTE="text" (a line for the results, e.g. the machine was busy)  PORT_BASE=15300 (uses PORT_BASE..+79)
 # Every server runs on 127.0.0.1 as a child of the scripts and is stopped by its PID;
 # each step is bounded by `timeout`. Generated data goes to bench/results/tmp/ (gitignored).
@@ -25,6 +26,8 @@ CPU_QPS=${CPU_QPS:-5000}
 SCALE_SERVICES=${SCALE_SERVICES:-5000}
 EQUAL_INSTANCES=${EQUAL_INSTANCES:-12}
 PORT_BASE=${PORT_BASE:-15300}
+ROWS_ARG=
+[ -z "${ROWS:-}" ] || ROWS_ARG="--rows $ROWS"
 
 for t in dnsperf named unbound; do
   command -v "$t" >/dev/null 2>&1 || [ -x "/usr/sbin/$t" ] || { echo "run.sh: $t not found; run bench/setup.sh" >&2; exit 1; }
@@ -43,14 +46,14 @@ LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "run.sh: results in $OUT (load average $LOAD_START)"
 
 timeout 3600 node bench/suite.mjs --out "$OUT" --services "$SERVICES" --instances "$INSTANCES" --runs "$RUNS" \
-  --duration "$DURATION" --fixed-duration "$FIXED_DURATION" --qps "$QPS" --cpu-qps "$CPU_QPS" --port-base "$PORT_BASE" >/dev/null
+  --duration "$DURATION" --fixed-duration "$FIXED_DURATION" --qps "$QPS" --cpu-qps "$CPU_QPS" --port-base "$PORT_BASE" $ROWS_ARG >/dev/null
 
 # bind9 9.18.28+ leaves the additional section empty for RRsets over 13 records: the same
 # rows again with EQUAL_INSTANCES per service, so every server answers the same records (0: skip).
 if [ "$EQUAL_INSTANCES" -gt 0 ] && [ "$EQUAL_INSTANCES" -ne "$INSTANCES" ]; then
   mkdir -p "$OUT/equal"
   timeout 3600 node bench/suite.mjs --out "$OUT/equal" --services "$SERVICES" --instances "$EQUAL_INSTANCES" --runs "$RUNS" \
-    --duration "$DURATION" --fixed-duration "$FIXED_DURATION" --qps "$QPS" --cpu-qps "$CPU_QPS" --port-base "$PORT_BASE" >/dev/null
+    --duration "$DURATION" --fixed-duration "$FIXED_DURATION" --qps "$QPS" --cpu-qps "$CPU_QPS" --port-base "$PORT_BASE" $ROWS_ARG >/dev/null
 fi
 
 [ -n "${SKIP_PROFILE:-}" ] || timeout 600 node bench/profile.mjs --out "$OUT" --services "$SERVICES" --instances "$INSTANCES" \
