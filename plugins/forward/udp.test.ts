@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { ManualClock } from '../../src/clock.js';
+import { isSkyError } from '../../src/errors.js';
 import { expectReply, runPlugin, setupPlugin } from '../../src/testing/harness.js';
 import { startUpstream, type TestUpstream, type UpstreamOptions } from '../../src/testing/upstream.js';
 import type { Forwarder } from './forward.js';
@@ -191,4 +192,20 @@ test('stop() with queries in flight: they end (SERVFAIL), every socket closes, n
   await waitFor(() => udpHandles() === before);
   await assert.rejects(pool.exchange(Buffer.alloc(17), 1000), { kind: 'aborted' });
   assert.equal(pool.size, 0, 'nothing opened after stop');
+});
+
+test('pool options: defaults filled, out-of-range values refused with their key path', async () => {
+  const up = await upstream();
+  const { p } = await fwd({ to: [up.address] });
+  expectReply(await runPlugin(p, { name: 'www.example.org', type: 'A' }), { answer: [A] });
+  assert.equal(p.upstreams[0]!.udp.opened, 1, 'defaults: one socket opened for one query');
+  const bad: [Record<string, unknown>, string][] = [
+    [{ udpSockets: 0 }, 'forward.udpSockets'],
+    [{ udpSockets: 1025 }, 'forward.udpSockets'],
+    [{ socketMaxQueries: -1 }, 'forward.socketMaxQueries'],
+    [{ socketMaxAge: '10 parsecs' }, 'forward.socketMaxAge'],
+  ];
+  for (const [o, path] of bad) {
+    await assert.rejects(setupPlugin(forward, { to: [up.address], ...o }), (e: unknown) => isSkyError(e, 'SKY_ERR_CONFIG_INVALID') && e.path === path, path);
+  }
 });
