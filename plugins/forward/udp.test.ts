@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { ManualClock } from '../../src/clock.js';
 import { isSkyError } from '../../src/errors.js';
+import { Metrics } from '../../src/metrics.js';
 import { expectReply, runPlugin, setupPlugin } from '../../src/testing/harness.js';
 import { startUpstream, type TestUpstream, type UpstreamOptions } from '../../src/testing/upstream.js';
 import type { Forwarder } from './forward.js';
@@ -178,13 +179,19 @@ test('stop() with queries in flight: they end (SERVFAIL), every socket closes, n
   const up = await upstream({ hold: true });
   const before = udpHandles();
   const clock = new ManualClock();
-  const p = (await setupPlugin(forward, { to: [up.address], udpSockets: 4, socketMaxQueries: 7, max_concurrent: 0 }, { clock })) as Forwarder;
+  const metrics = new Metrics();
+  const p = (await setupPlugin(forward, { to: [up.address], udpSockets: 4, socketMaxQueries: 7, max_concurrent: 0 }, { clock, metrics })) as Forwarder;
   await p.start();
   const pending = names(40).map((name) => runPlugin(p, { name, type: 'A' }, undefined, clock));
   await up.received(40);
   const pool = p.upstreams[0]!.udp;
-  assert.ok(pool.opened > 4, `retired sockets were replaced (${pool.opened} opened)`);
-  assert.ok(udpHandles() > before);
+  // 40 queries, at most 7 per socket, 4 live: at least 3 sockets retired and replaced, all
+  // still open (retired ones wait for their replies).
+  assert.ok(pool.opened >= 7, `retired sockets were replaced (${pool.opened} opened)`);
+  assert.equal(pool.size, pool.opened);
+  assert.equal(pool.liveCount, 4);
+  assert.ok(udpHandles() >= before + pool.size);
+  assert.match(await metrics.registry.metrics(), new RegExp(`^skydns_forward_udp_sockets\\{to="${up.address}"\\} ${pool.size}$`, 'm'));
   await p.stop();
   for (const r of await Promise.all(pending)) expectReply(r, { rcode: 'SERVFAIL' });
   assert.equal(pool.size, 0);

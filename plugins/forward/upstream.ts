@@ -56,6 +56,11 @@ export class Upstream {
     return this.addr.name;
   }
 
+  /** UDP sockets open to this upstream (metrics). */
+  get udpSockets(): number {
+    return this.udp.size;
+  }
+
   /** Usable for ordinary queries. */
   get healthy(): boolean {
     return !this.down && !this.loop;
