@@ -139,6 +139,18 @@ test('rotation: a socket is retired after socketMaxQueries; its queries in fligh
   assert.equal(p.stats.failedAttempts, 0);
 });
 
+test('rotation: socketMaxQueries 1 gives every query a socket of its own, closed after its reply', async () => {
+  const up = await upstream();
+  const { p } = await fwd({ to: [up.address], udpSockets: 1, socketMaxQueries: 1 });
+  const pool = p.upstreams[0]!.udp;
+  for (let i = 0; i < 4; i++) {
+    expectReply(await runPlugin(p, { name: 'www.example.org', type: 'A' }), { answer: [A] });
+    await waitFor(() => pool.size === 0);
+  }
+  assert.equal(new Set(up.queries.map((q) => q.remote.port)).size, 4);
+  assert.deepEqual([pool.opened, pool.closed], [4, 4]);
+});
+
 test('rotation: a socket is retired after socketMaxAge (clock time); an idle one closes at once, a busy one when done', async () => {
   const up = await upstream();
   const { p, clock } = await fwd({ to: [up.address], udpSockets: 1, socketMaxAge: '30s', try_timeout: '60s', timeout: '60s' });

@@ -98,8 +98,7 @@ class PooledSocket {
     while (this.waiting.has(id)) id = randomId();
     query.writeUInt16BE(id, 0);
     this.sent++;
-    if (this.pool.s.maxQueries > 0 && this.sent >= this.pool.s.maxQueries) this.pool.retire(this);
-    return new Promise((resolve, reject) => {
+    const reply = new Promise<Buffer>((resolve, reject) => {
       const timer = this.pool.s.clock.setTimeout(
         () => this.settle(id, new UpstreamError('timeout', `no reply from ${this.up.name} within ${timeoutMs} ms`)),
         timeoutMs,
@@ -108,6 +107,9 @@ class PooledSocket {
       if (this.queued) this.queued.push(query);
       else this.transmit(query);
     });
+    // Its last query: no new ones; it closes once this one (and any other in flight) is settled.
+    if (this.pool.s.maxQueries > 0 && this.sent >= this.pool.s.maxQueries) this.pool.retire(this);
+    return reply;
   }
 
   private transmit(query: Buffer): void {
