@@ -144,7 +144,7 @@ for (const r of rows) {
 for (const p of [P.named, P.unbound]) await assertFree(p);
 
 const syscallProbe = o['no-syscalls'] ? { reason: 'not measured (--no-syscalls)' } : probeSyscallCounting();
-const result = { date: new Date().toISOString(), machine: machine(), params: { N, M, RUNS, DURATION, FIXED, QPS, CPU_QPS, CLIENTS, OUTSTANDING, PATHS, pinned: PIN ? { server: SERVER_CPU, dnsperf: LOAD_CPU } : null }, syscalls: syscallProbe.events ? { events: syscallProbe.events } : { reason: syscallProbe.reason }, loadStart: loadavg(), rows: {} };
+const result = { date: new Date().toISOString(), machine: machine(), params: { N, M, RUNS, DURATION, FIXED, QPS, CPU_QPS, CLIENTS, OUTSTANDING, PATHS, pinned: PIN ? { server: SERVER_CPU, dnsperf: LOAD_CPU } : null }, syscalls: syscallProbe.events ? { method: syscallProbe.method, events: syscallProbe.events } : { reason: syscallProbe.reason }, loadStart: loadavg(), rows: {} };
 
 try {
   say(`data: ${N} services × ${M} instances; queries ${N * 5} lines (80 % SRV, 20 % A); out ${dir}`);
@@ -242,9 +242,8 @@ try {
       if (row.notRun) continue;
       const pid = servers[row.id].pid;
       const cpus = PIN && !row.workers ? LOAD_CPU : undefined;
-      const ev = syscallProbe.events;
-      const sat = await dnsperf({ port: row.port, file: queriesPath, seconds: FIXED, clients: CLIENTS, outstanding: OUTSTANDING, pid, cpus, syscallEvents: ev });
-      const fixed = await dnsperf({ port: row.port, file: queriesPath, seconds: FIXED, clients: CLIENTS, outstanding: OUTSTANDING, qps: QPS, pid, cpus, syscallEvents: ev });
+      const sat = await dnsperf({ port: row.port, file: queriesPath, seconds: FIXED, clients: CLIENTS, outstanding: OUTSTANDING, pid, cpus, syscalls: syscallProbe });
+      const fixed = await dnsperf({ port: row.port, file: queriesPath, seconds: FIXED, clients: CLIENTS, outstanding: OUTSTANDING, qps: QPS, pid, cpus, syscalls: syscallProbe });
       row.syscalls = { sat: { qps: sat.qps, completed: sat.completed, perQuery: sat.syscallsPerQuery, counts: sat.syscalls }, fixed: { qps: fixed.qps, completed: fixed.completed, perQuery: fixed.syscallsPerQuery, counts: fixed.syscalls } };
       say(`syscalls ${row.id}: ${fmt(sat.syscallsPerQuery, 2)} per query at saturation (${fmtInt(sat.qps)} QPS), ${fmt(fixed.syscallsPerQuery, 2)} at ${QPS} QPS`);
     }

@@ -7,7 +7,7 @@ import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cpuMicros, memory, loadavg, processTree } from './proc.mjs';
-import { perfPrefix, readPerfCounts } from './syscalls.mjs';
+import { perfPrefix, readPerfCounts, straceStart, straceStop } from './syscalls.mjs';
 
 /**
  * `cpus`: the CPU list dnsperf runs on (`taskset -c`), or anywhere (see `pin` in proc.mjs).
@@ -56,25 +56,33 @@ export const pct = (sorted, p) => (sorted.length ? sorted[Math.min(sorted.length
 /**
  * One dnsperf run. `qps` set: open loop at that rate, with per-query latencies (-v) for
  * percentiles; otherwise closed loop (`clients` sockets, `outstanding` in flight).
- * `syscallEvents` (with `pid`): the server's syscalls over the run, counted by `perf stat`
- * (lib/syscalls.mjs), in `r.syscalls` and `r.syscallsPerQuery`.
+ * `syscalls` (with `pid`): how to count the server's syscalls over the run, as
+ * probeSyscallCounting (lib/syscalls.mjs) found; results in `r.syscalls` and `r.syscallsPerQuery`.
  */
-export async function dnsperf({ port, file, seconds, clients = 4, outstanding = 50, qps, pid, maxRuns, timeout = 2, cpus, syscallEvents }) {
+export async function dnsperf({ port, file, seconds, clients = 4, outstanding = 50, qps, pid, maxRuns, timeout = 2, cpus, syscalls }) {
   const args = ['-s', '127.0.0.1', '-p', String(port), '-d', file, '-e', '-c', String(clients), '-q', String(outstanding), '-t', String(timeout)];
   if (seconds) args.push('-l', String(seconds));
   if (maxRuns) args.push('-n', String(maxRuns));
   if (qps) args.push('-Q', String(qps), '-v');
   const load = loadavg();
   const cpu0 = pid ? cpuMicros(pid) : 0;
-  const perfOut = syscallEvents && pid ? join(tmpdir(), `skydns-bench-perf-${process.pid}-${Date.now()}.csv`) : null;
-  const prefix = perfOut ? perfPrefix(syscallEvents, processTree(pid), perfOut) : [];
-  const text = await run(args, seconds ?? 60, cpus, prefix);
+  let r0 = null;
+  const count = syscalls?.events && pid ? syscalls : null;
+  const countFile = count ? join(tmpdir(), `skydns-bench-${count.method}-${process.pid}-${Date.now()}.txt`) : null;
+  const prefix = count?.method === 'perf' ? perfPrefix(count.events, processTree(pid), countFile) : [];
+  const strace = count?.method === 'strace' ? await straceStart(processTree(pid), countFile) : null;
+  let text;
+  try {
+    text = await run(args, seconds ?? 60, cpus, prefix);
+  } finally {
+    if (strace) r0 = await straceStop(strace, count.events, countFile);
+  }
   const cpu1 = pid ? cpuMicros(pid) : 0;
   const r = parse(text);
-  if (perfOut) {
-    r.syscalls = readPerfCounts(syscallEvents, perfOut);
+  if (count) {
+    r.syscalls = strace ? r0 : readPerfCounts(count.events, countFile);
     r.syscallsPerQuery = r.syscalls.total / r.completed;
-    rmSync(perfOut, { force: true });
+    rmSync(countFile, { force: true });
   }
   r.load = load;
   r.args = args.join(' ');

@@ -52,7 +52,7 @@ export function renderSuite(result) {
     .filter((r) => r.syscalls)
     .map((r) => [r.label, fmtInt(r.syscalls.sat.qps), fmt(r.syscalls.sat.perQuery, 2), fmt(r.syscalls.fixed.perQuery, 2), ...scNames.map((n) => `${fmt(perQ(r.syscalls.sat, n), 2)} / ${fmt(perQ(r.syscalls.fixed, n), 2)}`)]);
   const syscallMd = sc.events
-    ? `System calls per query answered, counted by \`perf stat -e raw_syscalls:sys_enter,…\` on the server's processes (every thread) for exactly one dnsperf run each, in runs of their own after the rounds: at saturation (\`-l ${FIXED}\`, closed loop) and at ${k} QPS. Per call: saturation / ${k}.
+    ? `System calls per query answered, counted by ${sc.method === 'strace' ? "\`strace -c -f -p\` attached around one dnsperf run each (strace stops the server at every call, so it runs slower and batches more at saturation than unmeasured: perf was not available)" : "\`perf stat -e raw_syscalls:sys_enter,…\` on the server's processes (every thread) for exactly one dnsperf run each"}, in runs of their own after the rounds: at saturation (\`-l ${FIXED}\`, closed loop) and at ${k} QPS. Per call: saturation / ${k}.
 
 ${table(['row', 'QPS (saturation, under perf)', 'syscalls/query, saturation', `syscalls/query @${k}`, ...scNames], syscallRows)}
 `
