@@ -46,8 +46,10 @@ export function renderSuite(result) {
   }
   const nvd = Object.values(result.nativeVsDgram ?? {}).map((x) => [x.label, fmt(x.qps, 2), fmt(x.cpu, 2), fmt(x.cpuEqual, 2)]);
   const sc = result.syscalls ?? {};
-  const scNames = Object.keys(sc.events ?? {}).filter((n) => n !== 'total');
   const perQ = (run, name) => (run?.counts && run.completed ? run.counts[name] / run.completed : NaN);
+  // Only the calls some row made (a column of zeros says nothing).
+  const measured = Object.values(result.rows).filter((r) => r.syscalls);
+  const scNames = Object.keys(sc.events ?? {}).filter((n) => n !== 'total' && measured.some((r) => perQ(r.syscalls.sat, n) >= 0.005 || perQ(r.syscalls.fixed, n) >= 0.005));
   const syscallRows = Object.values(result.rows)
     .filter((r) => r.syscalls)
     .map((r) => [r.label, fmtInt(r.syscalls.sat.qps), fmt(r.syscalls.sat.perQuery, 2), fmt(r.syscalls.fixed.perQuery, 2), ...scNames.map((n) => `${fmt(perQ(r.syscalls.sat, n), 2)} / ${fmt(perQ(r.syscalls.fixed, n), 2)}`)]);

@@ -27,6 +27,13 @@ export const SYSCALL_EVENTS = {
   sendto: 'syscalls:sys_enter_sendto',
   epoll_wait: 'syscalls:sys_enter_epoll_wait',
   epoll_pwait: 'syscalls:sys_enter_epoll_pwait',
+  poll: 'syscalls:sys_enter_poll',
+  ppoll: 'syscalls:sys_enter_ppoll',
+  // a socket per query shows here (dnsmasq's random ports; SkyDNS forward before its pool)
+  socket: 'syscalls:sys_enter_socket',
+  connect: 'syscalls:sys_enter_connect',
+  close: 'syscalls:sys_enter_close',
+  futex: 'syscalls:sys_enter_futex',
 };
 
 /**
