@@ -72,6 +72,26 @@ describe('cache + forward as the only nameserver', () => {
   });
 });
 
+test('many UDP clients at once: forwarded through a few upstream sockets, every client gets its own answer', async () => {
+  const up = await startUpstream({ records: RECORDS });
+  const srv = await startServer(`{ chain: [{ forward: { to: ["${up.address}"], udpSockets: 4 } }] }`);
+  try {
+    const names = Array.from({ length: 60 }, (_, i) => `c${i}.example.org`);
+    const replies = await Promise.all(names.map((n) => srv.udp(n, 'A')));
+    replies.forEach((r, i) => {
+      assert.equal(r.rcode, 'NXDOMAIN');
+      assert.equal(r.msg!.questions![0]!.name, names[i]);
+    });
+    const ports = new Set(up.queries.filter((q) => /^c\d+\.example\.org$/.test(q.name)).map((q) => q.remote.port));
+    assert.ok(ports.size >= 1 && ports.size <= 4, `${ports.size} upstream source ports for 60 queries`);
+    assert.ok(forwarder(srv).upstreams[0]!.udp.size <= 4);
+  } finally {
+    await srv.stop();
+    await up.stop();
+  }
+  assert.equal(forwarder(srv).upstreams[0]!.udp.size, 0, 'stopping the server closes the pool');
+});
+
 test('loop detection at start: an upstream that relays back to this server is found and not used', async () => {
   let target = 0;
   let ready!: () => void;

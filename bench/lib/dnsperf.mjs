@@ -3,12 +3,20 @@
  * server's CPU time over the run (from /proc) and its RSS at the end.
  */
 import { spawn } from 'node:child_process';
-import { cpuMicros, memory, loadavg } from './proc.mjs';
+import { rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { cpuMicros, memory, loadavg, processTree } from './proc.mjs';
+import { perfPrefix, readPerfCounts, straceStart, straceStop } from './syscalls.mjs';
 
-/** `cpus`: the CPU list dnsperf runs on (`taskset -c`), or anywhere (see `pin` in proc.mjs). */
-function run(args, limitSeconds, cpus) {
+/**
+ * `cpus`: the CPU list dnsperf runs on (`taskset -c`), or anywhere (see `pin` in proc.mjs).
+ * `prefix`: a command dnsperf runs under (e.g. `perf stat -p PID --`).
+ */
+function run(args, limitSeconds, cpus, prefix = []) {
   return new Promise((resolve, reject) => {
-    const child = cpus ? spawn('taskset', ['-c', cpus, 'dnsperf', ...args], { stdio: ['ignore', 'pipe', 'pipe'] }) : spawn('dnsperf', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const cmd = [...prefix, ...(cpus ? ['taskset', '-c', cpus] : []), 'dnsperf', ...args];
+    const child = spawn(cmd[0], cmd.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
     const out = [];
     let err = '';
     child.stdout.on('data', (d) => out.push(d));
@@ -49,8 +57,10 @@ export const pct = (sorted, p) => (sorted.length ? sorted[Math.min(sorted.length
  * One dnsperf run. `qps` set: open loop at that rate, with per-query latencies (-v) for
  * percentiles; otherwise closed loop (`clients` sockets, `outstanding` in flight).
  * `dnssec`: queries with the DO bit (dnsperf -D).
+ * `syscalls` (with `pid`): how to count the server's syscalls over the run, as
+ * probeSyscallCounting (lib/syscalls.mjs) found; results in `r.syscalls` and `r.syscallsPerQuery`.
  */
-export async function dnsperf({ port, file, seconds, clients = 4, outstanding = 50, qps, pid, maxRuns, timeout = 2, cpus, dnssec = false }) {
+export async function dnsperf({ port, file, seconds, clients = 4, outstanding = 50, qps, pid, maxRuns, timeout = 2, cpus, syscalls, dnssec = false }) {
   const args = ['-s', '127.0.0.1', '-p', String(port), '-d', file, '-e', '-c', String(clients), '-q', String(outstanding), '-t', String(timeout)];
   if (dnssec) args.push('-D'); // DO bit: signed answers
   if (seconds) args.push('-l', String(seconds));
@@ -58,9 +68,24 @@ export async function dnsperf({ port, file, seconds, clients = 4, outstanding = 
   if (qps) args.push('-Q', String(qps), '-v');
   const load = loadavg();
   const cpu0 = pid ? cpuMicros(pid) : 0;
-  const text = await run(args, seconds ?? 60, cpus);
+  let r0 = null;
+  const count = syscalls?.events && pid ? syscalls : null;
+  const countFile = count ? join(tmpdir(), `skydns-bench-${count.method}-${process.pid}-${Date.now()}.txt`) : null;
+  const prefix = count?.method === 'perf' ? perfPrefix(count.events, processTree(pid), countFile) : [];
+  const strace = count?.method === 'strace' ? await straceStart(processTree(pid), countFile) : null;
+  let text;
+  try {
+    text = await run(args, seconds ?? 60, cpus, prefix);
+  } finally {
+    if (strace) r0 = await straceStop(strace, count.events, countFile);
+  }
   const cpu1 = pid ? cpuMicros(pid) : 0;
   const r = parse(text);
+  if (count) {
+    r.syscalls = strace ? r0 : readPerfCounts(count.events, countFile);
+    r.syscallsPerQuery = r.syscalls.total / r.completed;
+    rmSync(countFile, { force: true });
+  }
   r.load = load;
   r.args = args.join(' ');
   if (pid) {

@@ -26,17 +26,41 @@ export function renderSuite(result) {
       ans,
     ];
   });
-  const R = result.ratios;
-  const ratioMd = [
-    ['SkyDNS authoritative / bind9, QPS', fmt(R.authQpsVsBind9, 2), '≥ 0.8'],
-    ['SkyDNS authoritative / bind9, CPU µs per query (each at saturation)', fmt(R.authCpuVsBind9, 2), '≤ 1.2'],
-    [`SkyDNS authoritative / bind9, CPU µs per query (both at ${ek ?? 'n/a'} QPS)`, fmt(R.authCpuVsBind9Equal, 2), '≤ 1.2'],
-    ['SkyDNS with cache / unbound, QPS', fmt(R.cacheQpsVsUnbound, 2), '≥ 0.8'],
-    ['SkyDNS with cache / unbound, CPU µs per query (each at saturation)', fmt(R.cacheCpuVsUnbound, 2), ''],
-    [`SkyDNS with cache / unbound, CPU µs per query (both at ${ek ?? 'n/a'} QPS)`, fmt(R.cacheCpuVsUnboundEqual, 2), ''],
-    ['SkyDNS forward + cache / unbound, QPS', fmt(R.fwdCacheQpsVsUnbound, 2), '≥ 0.8'],
-    ['SkyDNS forward + cache / unbound, CPU µs per query (each at saturation)', fmt(R.fwdCacheCpuVsUnbound, 2), ''],
-  ];
+  const paths = result.params.PATHS ?? ['dgram'];
+  const ratioMd = [];
+  for (const path of paths) {
+    const R = result.ratios?.[path] ?? {};
+    const t = (target) => (path === 'native' ? target : '');
+    ratioMd.push(
+      [`SkyDNS authoritative (${path}) / bind9, QPS`, fmt(R.authQpsVsBind9, 2), t('≥ 1.3')],
+      [`SkyDNS authoritative (${path}) / bind9, CPU µs per query (each at saturation)`, fmt(R.authCpuVsBind9, 2), t('≤ 0.8')],
+      [`SkyDNS authoritative (${path}) / bind9, CPU µs per query (both at ${ek ?? 'n/a'} QPS)`, fmt(R.authCpuVsBind9Equal, 2), ''],
+      [`SkyDNS with cache (${path}) / unbound, QPS`, fmt(R.cacheQpsVsUnbound, 2), t('≥ 1.0')],
+      [`SkyDNS with cache (${path}) / unbound, CPU µs per query (each at saturation)`, fmt(R.cacheCpuVsUnbound, 2), ''],
+      [`SkyDNS with cache (${path}) / unbound, CPU µs per query (both at ${ek ?? 'n/a'} QPS)`, fmt(R.cacheCpuVsUnboundEqual, 2), ''],
+      [`SkyDNS forward + cache (${path}) / unbound, QPS`, fmt(R.fwdCacheQpsVsUnbound, 2), t('≥ 1.0')],
+      [`SkyDNS forward + cache (${path}) / unbound, CPU µs per query (each at saturation)`, fmt(R.fwdCacheCpuVsUnbound, 2), ''],
+      [`SkyDNS forward, no cache (${path}) / dnsmasq \`--cache-size=0\`, QPS`, fmt(R.fwdQpsVsDnsmasq, 2), t('≥ 0.8')],
+      [`SkyDNS forward, no cache (${path}) / dnsmasq, CPU µs per query (each at saturation; neither counts bind9)`, fmt(R.fwdCpuVsDnsmasq, 2), ''],
+    );
+  }
+  const nvd = Object.values(result.nativeVsDgram ?? {}).map((x) => [x.label, fmt(x.qps, 2), fmt(x.cpu, 2), fmt(x.cpuEqual, 2)]);
+  const sc = result.syscalls ?? {};
+  const perQ = (run, name) => (run?.counts && run.completed ? run.counts[name] / run.completed : NaN);
+  // Only the calls some row made (a column of zeros says nothing).
+  const measured = Object.values(result.rows).filter((r) => r.syscalls);
+  const scNames = Object.keys(sc.events ?? {}).filter((n) => n !== 'total' && measured.some((r) => perQ(r.syscalls.sat, n) >= 0.005 || perQ(r.syscalls.fixed, n) >= 0.005));
+  const syscallRows = Object.values(result.rows)
+    .filter((r) => r.syscalls)
+    .map((r) => [r.label, fmtInt(r.syscalls.sat.qps), fmt(r.syscalls.sat.perQuery, 2), fmt(r.syscalls.fixed.perQuery, 2), ...scNames.map((n) => `${fmt(perQ(r.syscalls.sat, n), 2)} / ${fmt(perQ(r.syscalls.fixed, n), 2)}`)]);
+  const syscallMd = sc.events
+    ? `System calls per query answered, counted by ${sc.method === 'strace' ? "\`strace -c -f -p\` attached around one dnsperf run each (strace stops the server at every call, so it runs slower and batches more at saturation than unmeasured: perf was not available)" : "\`perf stat -e raw_syscalls:sys_enter,…\` on the server's processes (every thread) for exactly one dnsperf run each"}, in runs of their own after the rounds: at saturation (\`-l ${FIXED}\`, closed loop) and at ${k} QPS. Per call: saturation / ${k}.
+
+${table(['row', 'QPS (saturation, under perf)', 'syscalls/query, saturation', `syscalls/query @${k}`, ...scNames], syscallRows)}
+`
+    : `System calls per query: ${sc.reason ?? 'not measured'}.
+`;
+
   const perRun = [];
   for (const r of Object.values(result.rows))
     for (const x of r.runs)
@@ -53,10 +77,15 @@ Load average (1 min) at the start of each saturation run is listed: anything wel
 
 ${table(['row', 'QPS', 'lost', 'CPU µs/query', `CPU µs/query @${ek ?? 'n/a'}`, `CPU µs/query @${k}`, 'latency avg / max ms', `@${k} QPS avg / p99 / max ms`, `lost @${k}`, 'RSS MiB', 'load (1 min) per run', 'answer bytes SRV / A'], rowsMd)}
 
-Ratios, median of the per-run ratios (each pair measured back to back):
+Ratios, median of the per-run ratios (each pair measured back to back); targets of issue 13, on the native path:
 
 ${table(['ratio', 'measured', 'target'], ratioMd)}
 
+Native against dgram, the same row on both UDP paths (median of per-run ratios; n/a when a path did not run):
+
+${table(['row', 'QPS native / dgram', 'CPU µs/query native / dgram (saturation)', `CPU µs/query native / dgram (@${ek ?? 'n/a'})`], nvd)}
+
+${syscallMd}
 <details><summary>Every run</summary>
 
 ${table(['row', 'run', 'QPS', 'lost', 'CPU µs/q', 'avg ms', 'max ms', `CPU µs/q @${ek ?? 'n/a'}`, `CPU µs/q @${k}`, `@${k} p50 ms`, 'p99 ms', 'max ms', 'lost', 'RSS MiB', 'loadavg'], perRun)}

@@ -1,11 +1,12 @@
 /**
  * The servers under test, each our own child process in the foreground on 127.0.0.1 with
  * an explicit port and a config written into the bench's temp dir: SkyDNS (`bin/skydns
- * serve`), bind9 (`named -g -n 1`) and unbound (`unbound -d`). Nothing system-wide is
- * read or touched (/etc/bind, system services); every child is stopped by its PID.
+ * serve`), bind9 (`named -g -n 1`), unbound (`unbound -d`) and dnsmasq (`dnsmasq -k`,
+ * flags only). Nothing system-wide is read or touched (/etc/bind, /etc/dnsmasq.conf,
+ * system services); every child is stopped by its PID.
  */
 import { spawn } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, existsSync } from 'node:fs';
 import { writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -16,9 +17,9 @@ import { ZONE } from './data.mjs';
 export const SKYDNS_BIN = fileURLToPath(new URL('../../bin/skydns', import.meta.url));
 const children = new Set();
 
-function launch(name, cmd, args, dir) {
+function launch(name, cmd, args, dir, env) {
   const log = createWriteStream(join(dir, `${name}.log`));
-  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], ...(env ? { env: { ...process.env, ...env } } : {}) });
   child.stderr.pipe(log);
   children.add(child);
   child.once('exit', () => children.delete(child));
@@ -53,9 +54,11 @@ function failOnEarlyExit(server, name, dir) {
 /**
  * Starts `bin/skydns serve` with `chain`, its embedded registry in `<dir>/<name>-data`.
  * Resolves once it logs that it serves DNS. `nodeArgs` go to node (e.g. --cpu-prof); `bin`
- * runs another tree's build.
+ * runs another tree's build; `env` is added to the environment (e.g. SKYDNS_UDP).
+ * `server.udp` is the UDP path the start-up line names ("native", "dgram"), or null when
+ * the build does not say (one from before the native socket: dgram).
  */
-export async function startSkydns({ name, dir, port, chain, nodeArgs = [], dataDir, maxUdpSize, workers, bin = SKYDNS_BIN }) {
+export async function startSkydns({ name, dir, port, chain, nodeArgs = [], dataDir, maxUdpSize, workers, bin = SKYDNS_BIN, env }) {
   const skyfile = join(dir, `${name}.Skyfile`);
   await writeFile(
     skyfile,
@@ -72,17 +75,51 @@ export async function startSkydns({ name, dir, port, chain, nodeArgs = [], dataD
       2,
     ),
   );
-  const server = { name, port, ...launch(name, process.execPath, [...nodeArgs, bin, 'serve', '-c', skyfile], dir) };
+  const server = { name, port, ...launch(name, process.execPath, [...nodeArgs, bin, 'serve', '-c', skyfile], dir, env) };
   server.child.stdout.pipe(server.log);
+  const lines = [];
   const ready = new Promise((resolve) => {
     createInterface({ input: server.child.stdout }).on('line', (line) => {
-      if (line.includes('SkyDNS serving DNS on')) resolve();
+      if (lines.length < 50) lines.push(line);
+      if (line.includes('SkyDNS serving DNS on')) resolve(line);
     });
   });
   const timeout = new Promise((_, reject) => setTimeout(() => reject(new Error(`${name} not serving after 120 s`)), 120000).unref());
-  await Promise.race([ready, failOnEarlyExit(server, name, dir), timeout]);
+  let line;
+  try {
+    line = await Promise.race([ready, failOnEarlyExit(server, name, dir), timeout]);
+  } catch (err) {
+    // The reason is in the log (e.g. SKY_ERR_UDP_NATIVE_UNAVAILABLE): keep its first error line.
+    const why = lines.map(logMessage).find((m) => /SKY_ERR_|error/i.test(m));
+    if (why) err.message += `: ${why}`;
+    throw err;
+  }
+  server.udp = udpPathOf(line);
   server.pid = server.child.pid;
   return server;
+}
+
+/** The `msg` of a JSON log line (or the line). */
+function logMessage(line) {
+  try {
+    const j = JSON.parse(line);
+    return [j.code, j.msg ?? j.err?.message].filter(Boolean).join(' ');
+  } catch {
+    return line;
+  }
+}
+
+/** The UDP path named by the "serving DNS" line: its `udp` field, else its text; null when it names none. */
+export function udpPathOf(line) {
+  try {
+    const j = JSON.parse(line);
+    if (j.udp === 'native' || j.udp === 'dgram') return j.udp;
+  } catch {
+    // not JSON: read the text
+  }
+  if (/recvmmsg|native batched/i.test(line)) return 'native';
+  if (/node:dgram/i.test(line)) return 'dgram';
+  return null;
 }
 
 /** Checks a Skyfile chain with `skydns check`: resolves { ok, message } (e.g. an unknown plugin). */
@@ -187,4 +224,40 @@ export async function startBare({ dir, port, replyFrom }) {
   await Promise.race([ready, failOnEarlyExit(server, 'bare', dir)]);
   server.pid = server.child.pid;
   return server;
+}
+
+/**
+ * dnsmasq forwarding everything to `upstreamPort` (bind9), from flags only: `-k` (foreground,
+ * no fork, stopped by its PID), `--conf-file=/dev/null` (no /etc/dnsmasq.conf), no
+ * resolv.conf, no /etc/hosts, no DHCP, listening on 127.0.0.1 only (`--bind-interfaces`),
+ * `--cache-size=0` unless `cacheSize` says otherwise. Other settings are dnsmasq's
+ * defaults (e.g. `--dns-forward-max=150` queries in flight).
+ */
+export async function startDnsmasq({ dir, port, upstreamPort, cacheSize = 0 }) {
+  const d = join(dir, 'dnsmasq');
+  await mkdir(d, { recursive: true });
+  const args = [
+    '-k',
+    '--conf-file=/dev/null',
+    `--port=${port}`,
+    '--listen-address=127.0.0.1',
+    '--bind-interfaces',
+    '--no-resolv',
+    '--no-hosts',
+    '--no-poll',
+    `--server=127.0.0.1#${upstreamPort}`,
+    `--cache-size=${cacheSize}`,
+    `--pid-file=${join(d, 'dnsmasq.pid')}`,
+    '--log-facility=-',
+    ...(process.getuid?.() === 0 ? ['--user=root'] : []),
+  ];
+  const server = { name: 'dnsmasq', port, ...launch('dnsmasq', dnsmasqBin(), args, dir) };
+  server.child.stdout.pipe(server.log);
+  await Promise.race([waitForAnswer(port, ZONE, 'SOA', { timeoutMs: 60000, rd: true }), failOnEarlyExit(server, 'dnsmasq', dir)]);
+  server.pid = server.child.pid;
+  return server;
+}
+
+export function dnsmasqBin() {
+  return existsSync('/usr/sbin/dnsmasq') ? '/usr/sbin/dnsmasq' : 'dnsmasq';
 }

@@ -30,6 +30,8 @@ export function machine() {
     dnsperf: `dnsperf ${sh('sh', ['-c', 'dnsperf -h 2>&1 | grep -i "^version" | cut -d" " -f2'])}`,
     named: sh('named', ['-v']),
     unbound: `unbound ${sh('sh', ['-c', 'unbound -V 2>&1 | head -n 1 | cut -d" " -f2'])}`,
+    dnsmasq: `dnsmasq ${sh('sh', ['-c', '(/usr/sbin/dnsmasq --version || dnsmasq --version) 2>/dev/null | head -n 1 | cut -d" " -f3'])}`,
+    perf: sh('sh', ['-c', 'perf --version 2>/dev/null']),
   };
 }
 

@@ -51,6 +51,9 @@ export class Forwarder implements Plugin {
       tryTimeoutMs: this.tryTimeoutMs,
       expireMs: toMs(opts.expire),
       forceTcp: opts.forceTcp,
+      udpSockets: opts.udpSockets,
+      socketMaxQueries: opts.socketMaxQueries,
+      socketMaxAgeMs: toMs(opts.socketMaxAge),
       signal: this.abort.signal,
       onProbeFailure: (to: string) => this.m.probeFailed(to),
       onDiscard: (why: string) => {

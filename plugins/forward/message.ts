@@ -4,8 +4,9 @@
  *
  * RFC 5452 §9.1: a resolver accepts a reply only when its source address and
  * port, its ID and its question all match the query; anything else is dropped
- * and the resolver keeps waiting. IDs come from a CSPRNG (§9.2) and every UDP
- * query leaves from a fresh ephemeral port (see udp.ts).
+ * and the resolver keeps waiting. IDs come from a CSPRNG (§9.2); UDP queries
+ * leave from a pool of sockets on random ephemeral ports, replaced over time
+ * (see udp.ts).
  */
 import { randomFillSync } from 'node:crypto';
 import { patchWire, prepareWire } from '../../src/dns/index.js';

@@ -9,6 +9,8 @@ import type { Metrics } from '../../src/metrics.js';
 export interface UpstreamState {
   readonly name: string;
   readonly healthy: boolean;
+  /** UDP sockets open to it (live and draining). */
+  readonly udpSockets: number;
 }
 
 export interface ForwardMetrics {
@@ -32,6 +34,10 @@ export function forwardMetrics(m: Metrics, upstreams: () => readonly UpstreamSta
     m.gauge('forward_upstream_healthy', 'Whether an upstream gets queries: 1, or 0 while it is down or a loop back to this server.', ['to'], function () {
       this.reset();
       for (const list of set) for (const u of list()) this.set({ to: u.name }, u.healthy ? 1 : 0);
+    });
+    m.gauge('forward_udp_sockets', 'UDP sockets open to an upstream (the pool, and retired ones still answering their queries).', ['to'], function () {
+      this.reset();
+      for (const list of set) for (const u of list()) this.inc({ to: u.name }, u.udpSockets);
     });
   }
   sources.add(upstreams);

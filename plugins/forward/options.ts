@@ -20,6 +20,12 @@ export interface ForwardOptions {
   maxConcurrent: number;
   servfailWhenAllDown: boolean;
   expire: Duration;
+  /** UDP sockets (so source ports) per upstream in use at once. */
+  udpSockets: number;
+  /** Queries one UDP socket carries before it is retired (0: no limit). */
+  socketMaxQueries: number;
+  /** Age at which a UDP socket is retired (0: no limit). */
+  socketMaxAge: Duration;
 }
 
 export const forwardSchema = {
@@ -45,5 +51,8 @@ export const forwardSchema = {
     maxConcurrent: { type: 'integer', minimum: 0, default: 1000, description: 'queries in flight upstream before new ones are REFUSED (0: no limit)' },
     servfailWhenAllDown: { type: 'boolean', default: true, description: 'SERVFAIL at once when every upstream is down (false: try them anyway)' },
     expire: durationSchema('10s', 'idle time after which a reusable upstream TCP connection is closed (0: no reuse)'),
+    udpSockets: { type: 'integer', minimum: 1, maximum: 1024, default: 16, description: 'UDP sockets per upstream in use at once, each on its own random source port' },
+    socketMaxQueries: { type: 'integer', minimum: 0, default: 1000, description: 'queries one UDP socket carries before it is replaced by a new one on a new port (0: no limit)' },
+    socketMaxAge: durationSchema('10s', 'age at which a UDP socket is replaced by a new one on a new port (0: no limit)'),
   },
 } as const;

@@ -1,14 +1,21 @@
 /**
- * One query over UDP. Each query gets its own socket, so its own kernel-chosen
- * ephemeral source port (RFC 5452 §9.2). The socket is connected to the
- * upstream: the kernel then only delivers datagrams from that address and
- * port, and an ICMP port-unreachable surfaces as ECONNREFUSED at once instead
- * of a timeout. Datagrams that still do not match (source, ID, question) are
- * discarded and the wait goes on until the deadline.
+ * Queries over UDP through a small pool of sockets per upstream, instead of a
+ * socket per query (which cost a socket, bind, connect and close each).
+ *
+ * Each socket is bound by the kernel to its own random ephemeral port and
+ * connected to the upstream: the kernel then only delivers datagrams from
+ * that address and port, and an ICMP port-unreachable surfaces as an error at
+ * once instead of a timeout. Many queries are in flight on one socket, told
+ * apart by ID; an ID is drawn from a CSPRNG and never reused while a query
+ * with it is in flight on that socket. A reply whose source, ID or question
+ * does not match a query in flight is discarded and the wait goes on
+ * (RFC 5452 §9.1). Sockets are retired after `maxQueries` queries or
+ * `maxAgeMs` (so a port an attacker learned stops being useful), and closed
+ * once their last query in flight is settled.
  */
 import dgram from 'node:dgram';
-import type { Clock } from '../../src/clock.js';
-import { replyMatches } from './message.js';
+import type { Clock, Timer } from '../../src/clock.js';
+import { randomId, replyMatches } from './message.js';
 import type { UpstreamAddress } from './upstreams.js';
 
 export type FailureKind = 'timeout' | 'network' | 'malformed' | 'aborted';
@@ -28,38 +35,218 @@ export interface ExchangeOptions {
   onDiscard?: (why: string) => void;
 }
 
-export function exchangeUdp(up: UpstreamAddress, query: Buffer, o: ExchangeOptions): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    if (o.signal.aborted) return reject(new UpstreamError('aborted', 'forwarder stopped'));
-    const sock = dgram.createSocket(up.family === 6 ? 'udp6' : 'udp4');
-    let done = false;
-    let peer: { address: string; port: number } | null = null;
-    const finish = (err: Error | null, reply?: Buffer) => {
-      if (done) return;
-      done = true;
-      timer.cancel();
-      o.signal.removeEventListener('abort', onAbort);
-      sock.close();
-      if (err) reject(err);
-      else resolve(reply!);
-    };
-    const onAbort = () => finish(new UpstreamError('aborted', 'forwarder stopped'));
-    const timer = o.clock.setTimeout(() => finish(new UpstreamError('timeout', `no reply from ${up.name} within ${o.timeoutMs} ms`)), o.timeoutMs);
-    o.signal.addEventListener('abort', onAbort);
-    sock.on('error', (err) => finish(new UpstreamError('network', `${up.name}: ${err.message}`, { cause: err })));
-    sock.on('message', (msg, rinfo) => {
-      // The kernel already filters a connected socket; this check keeps the rule explicit.
-      if (!peer || rinfo.address !== peer.address || rinfo.port !== peer.port) return o.onDiscard?.(`reply from ${rinfo.address}:${rinfo.port}, not ${up.name}`);
-      if (!replyMatches(msg, query)) return o.onDiscard?.(`reply from ${up.name} with a different ID or question`);
-      finish(null, msg);
+export interface UdpPoolSettings {
+  clock: Clock;
+  /** Aborted when the forwarder stops: every query in flight fails with 'aborted' and the sockets close. */
+  signal: AbortSignal;
+  /** Sockets (so source ports) in use at once for this upstream. */
+  sockets: number;
+  /** Queries one socket carries before it is retired (0: no limit). */
+  maxQueries: number;
+  /** Age at which a socket is retired, in ms of the clock (0: no limit). */
+  maxAgeMs: number;
+  onDiscard: (why: string) => void;
+}
+
+/**
+ * Queries in flight on one socket at most: IDs are drawn until a free one
+ * comes up, so the 16-bit space must never fill. Past it another socket of
+ * the pool is used, or the query fails.
+ */
+export const SOCKET_INFLIGHT_MAX = 16384;
+
+interface Waiter {
+  query: Buffer;
+  timer: Timer;
+  resolve(reply: Buffer): void;
+  reject(err: Error): void;
+}
+
+class PooledSocket {
+  readonly waiting = new Map<number, Waiter>();
+  /** Queries sent on it so far. */
+  sent = 0;
+  /** No new queries: closed once `waiting` is empty. */
+  retired = false;
+  closed = false;
+  private peer: { address: string; port: number } | null = null;
+  /** Queries written before the connect finished. */
+  private queued: Buffer[] | null = [];
+  private readonly ageTimer: Timer | null;
+  private readonly sock: dgram.Socket;
+
+  constructor(private readonly pool: UdpPool, private readonly up: UpstreamAddress) {
+    this.sock = dgram.createSocket(up.family === 6 ? 'udp6' : 'udp4');
+    this.sock.on('error', (err) => this.fail(err));
+    this.sock.on('message', (msg, rinfo) => this.onMessage(msg, rinfo));
+    // connect() binds port 0 first: the kernel picks a random free ephemeral port.
+    this.sock.connect(up.port, up.host, (err?: Error) => {
+      if (this.closed) return;
+      if (err) return this.fail(err);
+      this.peer = this.sock.remoteAddress();
+      const q = this.queued!;
+      this.queued = null;
+      for (const b of q) this.transmit(b);
     });
-    sock.connect(up.port, up.host, (err?: Error) => {
-      if (done) return;
-      if (err) return finish(new UpstreamError('network', `${up.name}: ${err.message}`, { cause: err }));
-      peer = sock.remoteAddress();
-      sock.send(query, (e) => {
-        if (e) finish(new UpstreamError('network', `${up.name}: ${e.message}`, { cause: e }));
-      });
+    const age = pool.s.maxAgeMs;
+    this.ageTimer = age > 0 ? pool.s.clock.setTimeout(() => pool.retire(this), age) : null;
+  }
+
+  /** Sends `query` with an ID no other query in flight here has (written into it) and waits for its reply. */
+  send(query: Buffer, timeoutMs: number): Promise<Buffer> {
+    let id = randomId();
+    while (this.waiting.has(id)) id = randomId();
+    query.writeUInt16BE(id, 0);
+    this.sent++;
+    const reply = new Promise<Buffer>((resolve, reject) => {
+      const timer = this.pool.s.clock.setTimeout(
+        () => this.settle(id, new UpstreamError('timeout', `no reply from ${this.up.name} within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
+      this.waiting.set(id, { query, timer, resolve, reject });
+      if (this.queued) this.queued.push(query);
+      else this.transmit(query);
     });
-  });
+    // Its last query: no new ones; it closes once this one (and any other in flight) is settled.
+    if (this.pool.s.maxQueries > 0 && this.sent >= this.pool.s.maxQueries) this.pool.retire(this);
+    return reply;
+  }
+
+  private transmit(query: Buffer): void {
+    // The callback reports send errors: on a connected socket they include an
+    // ICMP error left pending by an earlier datagram (see fail()).
+    this.sock.send(query, this.onSent);
+  }
+
+  private readonly onSent = (err: Error | null): void => {
+    if (err) this.fail(err);
+  };
+
+  private onMessage(msg: Buffer, rinfo: dgram.RemoteInfo): void {
+    // The kernel already filters a connected socket; this check keeps the rule explicit.
+    if (!this.peer || rinfo.address !== this.peer.address || rinfo.port !== this.peer.port) {
+      return this.pool.s.onDiscard(`reply from ${rinfo.address}:${rinfo.port}, not ${this.up.name}`);
+    }
+    const w = msg.length >= 12 ? this.waiting.get(msg.readUInt16BE(0)) : undefined;
+    if (!w || !replyMatches(msg, w.query)) return this.pool.s.onDiscard(`reply from ${this.up.name} with no query in flight for its ID and question`);
+    this.settle(msg.readUInt16BE(0), null, msg);
+  }
+
+  /** Settles the query with `id`, if it is still waiting; closes a retired socket once nothing waits. */
+  settle(id: number, err: Error | null, reply?: Buffer): void {
+    const w = this.waiting.get(id);
+    if (!w) return;
+    this.waiting.delete(id);
+    w.timer.cancel();
+    if (err) w.reject(err);
+    else w.resolve(reply!);
+    if (this.retired && this.waiting.size === 0) this.close();
+  }
+
+  /**
+   * A socket error: a failed bind/connect, or an ICMP error (port or host
+   * unreachable) reported by the kernel on the next receive or send. It cannot
+   * be tied to one datagram, so every query in flight here fails at once as a
+   * network failure (the forwarder moves on to the next upstream), and the
+   * socket is replaced.
+   */
+  private fail(err: Error): void {
+    if (this.closed) return;
+    this.pool.retire(this);
+    const e = new UpstreamError('network', `${this.up.name}: ${err.message}`, { cause: err });
+    for (const id of [...this.waiting.keys()]) this.settle(id, e);
+    this.close();
+  }
+
+  /** Fails whatever still waits with `err` and closes the socket. */
+  close(err?: Error): void {
+    if (this.closed) return;
+    this.retired = true;
+    this.closed = true;
+    this.ageTimer?.cancel();
+    if (err) for (const id of [...this.waiting.keys()]) this.settle(id, err);
+    this.sock.close();
+    this.pool.closedOne(this);
+  }
+}
+
+/** The UDP sockets of one upstream. */
+export class UdpPool {
+  /** Sockets that take new queries (at most `sockets`). */
+  private live: PooledSocket[] = [];
+  /** Every open socket: live ones and retired ones still draining. */
+  private readonly open = new Set<PooledSocket>();
+  /** Sockets opened and closed so far (tests, and leak checks). */
+  opened = 0;
+  closed = 0;
+
+  constructor(private readonly up: UpstreamAddress, readonly s: UdpPoolSettings) {
+    s.signal.addEventListener('abort', () => this.close(), { once: true });
+  }
+
+  /** Sends `query` (its ID is replaced by a fresh one) and resolves with the matching reply. */
+  exchange(query: Buffer, timeoutMs: number): Promise<Buffer> {
+    if (this.s.signal.aborted) return Promise.reject(new UpstreamError('aborted', 'forwarder stopped'));
+    const sock = this.pick();
+    if (!sock) return Promise.reject(new UpstreamError('network', `${this.up.name}: ${SOCKET_INFLIGHT_MAX} queries in flight on every socket`));
+    return sock.send(query, timeoutMs);
+  }
+
+  /**
+   * A new socket until `sockets` are live (so the ports in use grow with the
+   * pool, not with the load), then a random live one: an attacker who learned
+   * the ports still does not know which one a query leaves from.
+   */
+  private pick(): PooledSocket | null {
+    if (this.live.length < this.s.sockets) {
+      const sock = new PooledSocket(this, this.up);
+      this.opened++;
+      this.live.push(sock);
+      this.open.add(sock);
+      return sock;
+    }
+    const start = randomId() % this.live.length;
+    for (let i = 0; i < this.live.length; i++) {
+      const sock = this.live[(start + i) % this.live.length]!;
+      if (sock.waiting.size < SOCKET_INFLIGHT_MAX) return sock;
+    }
+    return null;
+  }
+
+  /** No new queries on `sock`; it closes once its queries in flight are settled. */
+  retire(sock: PooledSocket): void {
+    if (sock.retired) return;
+    sock.retired = true;
+    const i = this.live.indexOf(sock);
+    if (i >= 0) this.live.splice(i, 1);
+    if (sock.waiting.size === 0) sock.close();
+  }
+
+  closedOne(sock: PooledSocket): void {
+    const i = this.live.indexOf(sock);
+    if (i >= 0) this.live.splice(i, 1);
+    if (this.open.delete(sock)) this.closed++;
+  }
+
+  /** Open sockets, live and draining. */
+  get size(): number {
+    return this.open.size;
+  }
+
+  /** Sockets taking new queries. */
+  get liveCount(): number {
+    return this.live.length;
+  }
+
+  /** Queries in flight on each open socket, keyed by socket (tests check ID uniqueness with it). */
+  inflightIds(): number[][] {
+    return [...this.open].map((s) => [...s.waiting.keys()]);
+  }
+
+  /** Fails every query in flight with 'aborted' and closes every socket. */
+  close(): void {
+    const err = new UpstreamError('aborted', 'forwarder stopped');
+    for (const sock of [...this.open]) sock.close(err);
+    this.live = [];
+  }
 }

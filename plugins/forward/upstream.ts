@@ -1,5 +1,5 @@
 /**
- * One upstream server: how to reach it (UDP socket per query, a TCP pool) and
+ * One upstream server: how to reach it (a pool of UDP sockets, a TCP pool) and
  * its health. After `maxFails` consecutive failures it is marked down and a
  * background probe (`. IN NS`, like CoreDNS) is sent every `healthCheckMs`
  * until one is answered; any answer, whatever its rcode, brings it back up.
@@ -8,7 +8,7 @@ import type { Clock, Timer } from '../../src/clock.js';
 import type { Logger } from '../../src/logger.js';
 import { buildProbeQuery, randomId } from './message.js';
 import { TcpPool } from './tcp.js';
-import { exchangeUdp, UpstreamError, type ExchangeOptions } from './udp.js';
+import { UdpPool, UpstreamError, type ExchangeOptions } from './udp.js';
 import type { UpstreamAddress } from './upstreams.js';
 
 export interface UpstreamSettings {
@@ -19,6 +19,10 @@ export interface UpstreamSettings {
   tryTimeoutMs: number;
   expireMs: number;
   forceTcp: boolean;
+  /** UDP sockets in use at once, queries per socket and socket age before it is retired (0: no limit). */
+  udpSockets: number;
+  socketMaxQueries: number;
+  socketMaxAgeMs: number;
   signal: AbortSignal;
   onDiscard: (why: string) => void;
   onProbeFailure: (name: string) => void;
@@ -33,14 +37,28 @@ export class Upstream {
   /** Probes sent while down (tests and metrics). */
   probes = 0;
   readonly tcp: TcpPool;
+  readonly udp: UdpPool;
   private probeTimer: Timer | null = null;
 
   constructor(readonly addr: UpstreamAddress, private readonly s: UpstreamSettings) {
     this.tcp = new TcpPool(addr, s.clock, s.expireMs, s.onDiscard);
+    this.udp = new UdpPool(addr, {
+      clock: s.clock,
+      signal: s.signal,
+      sockets: s.udpSockets,
+      maxQueries: s.socketMaxQueries,
+      maxAgeMs: s.socketMaxAgeMs,
+      onDiscard: s.onDiscard,
+    });
   }
 
   get name(): string {
     return this.addr.name;
+  }
+
+  /** UDP sockets open to this upstream (metrics). */
+  get udpSockets(): number {
+    return this.udp.size;
   }
 
   /** Usable for ordinary queries. */
@@ -49,8 +67,9 @@ export class Upstream {
   }
 
   exchange(query: Buffer, transport: 'udp' | 'tcp', timeoutMs: number): Promise<Buffer> {
+    if (transport === 'udp') return this.udp.exchange(query, timeoutMs);
     const o: ExchangeOptions = { clock: this.s.clock, timeoutMs, signal: this.s.signal, onDiscard: this.s.onDiscard };
-    return transport === 'udp' ? exchangeUdp(this.addr, query, o) : this.tcp.exchange(query, o);
+    return this.tcp.exchange(query, o);
   }
 
   succeeded(): void {
@@ -96,5 +115,6 @@ export class Upstream {
     this.probeTimer?.cancel();
     this.probeTimer = null;
     this.tcp.close();
+    this.udp.close();
   }
 }

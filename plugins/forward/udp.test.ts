@@ -1,0 +1,230 @@
+/**
+ * The pool of upstream UDP sockets, against a real UDP upstream on loopback:
+ * many queries in flight on few sockets, IDs unique in flight, forged replies
+ * discarded, rotation with queries still in flight, ICMP errors, stop(), and
+ * no socket left open.
+ */
+import assert from 'node:assert/strict';
+import { after, test } from 'node:test';
+import { ManualClock } from '../../src/clock.js';
+import { isSkyError } from '../../src/errors.js';
+import { Metrics } from '../../src/metrics.js';
+import { expectReply, runPlugin, setupPlugin } from '../../src/testing/harness.js';
+import { startUpstream, type TestUpstream, type UpstreamOptions } from '../../src/testing/upstream.js';
+import type { Forwarder } from './forward.js';
+import forward from './index.js';
+
+const RECORDS = ['www.example.org. 300 IN A 192.0.2.1'];
+const A = 'www.example.org. 300 IN A 192.0.2.1';
+const FORGED = '203.0.113.66';
+
+const cleanups: (() => Promise<void>)[] = [];
+after(async () => {
+  for (const c of cleanups.reverse()) await c();
+});
+
+async function upstream(o: UpstreamOptions = {}): Promise<TestUpstream> {
+  const up = await startUpstream({ records: RECORDS, ...o });
+  cleanups.push(() => up.stop());
+  return up;
+}
+
+async function fwd(opts: Record<string, unknown>): Promise<{ p: Forwarder; clock: ManualClock }> {
+  const clock = new ManualClock();
+  const p = (await setupPlugin(forward, { maxConcurrent: 0, ...opts }, { clock })) as Forwarder;
+  await p.start();
+  cleanups.push(() => p.stop());
+  return { p, clock };
+}
+
+/** Distinct questions, so every reply can be checked against its own query. */
+const names = (n: number) => Array.from({ length: n }, (_, i) => `q${i}.example.org`);
+
+/** Lets pending socket events run until `cond` holds (bounded). */
+async function waitFor(cond: () => boolean): Promise<void> {
+  for (let i = 0; i < 5000 && !cond(); i++) await new Promise((r) => setImmediate(r));
+  assert.ok(cond(), 'condition not reached');
+}
+
+const udpHandles = () => process.getActiveResourcesInfo().filter((r) => r === 'UDPWrap').length;
+
+test('many queries in flight share the few sockets of the pool, each on its own source port', async () => {
+  const up = await upstream();
+  const { p } = await fwd({ to: [up.address], udpSockets: 3 });
+  // 150 at once: the test upstream's receive buffer (about 250 small datagrams) must not overflow.
+  const replies = await Promise.all(Array.from({ length: 150 }, () => runPlugin(p, { name: 'www.example.org', type: 'A' })));
+  for (const r of replies) expectReply(r, { rcode: 'NOERROR', answer: [A] });
+  const ports = new Set(up.queries.map((q) => q.remote.port));
+  assert.equal(ports.size, 3, 'three source ports for 150 queries');
+  const pool = p.upstreams[0]!.udp;
+  assert.equal(pool.opened, 3);
+  assert.equal(pool.size, 3);
+  assert.equal(p.stats.discarded, 0);
+});
+
+test('IDs are never reused among the queries in flight on one socket, and each reply reaches its own query', async () => {
+  // Replies wait at a gate, let through a wave at a time (a burst of 600 would overflow a socket's receive buffer).
+  const gate: (() => void)[] = [];
+  const up = await upstream({ handler: () => new Promise((resolve) => gate.push(() => resolve({ rcode: 3 }))) });
+  const { p } = await fwd({ to: [up.address], udpSockets: 1 });
+  // 600 random 16-bit IDs drawn independently would collide with probability ~0.93.
+  const qs = names(600);
+  const pending: ReturnType<typeof runPlugin>[] = [];
+  for (let wave = 0; wave < 6; wave++) {
+    for (const name of qs.slice(wave * 100, wave * 100 + 100)) pending.push(runPlugin(p, { name, type: 'A' }));
+    await up.received(pending.length);
+  }
+  assert.equal(new Set(up.queries.map((q) => q.remote.port)).size, 1);
+  assert.equal(new Set(up.queries.map((q) => q.id)).size, qs.length, 'every ID in flight is distinct');
+  assert.deepEqual(p.upstreams[0]!.udp.inflightIds().map((ids) => ids.length), [qs.length]);
+  let done = 0;
+  for (const r of pending) void r.then(() => done++);
+  while (gate.length) {
+    for (const open of gate.splice(0, 100)) open();
+    const want = qs.length - gate.length;
+    await waitFor(() => done === want);
+  }
+  const replies = await Promise.all(pending);
+  replies.forEach((r, i) => {
+    assert.equal(r.rcode, 'NXDOMAIN');
+    assert.equal(r.msg!.questions[0]!.name, qs[i]);
+  });
+  assert.equal(p.stats.discarded, 0);
+});
+
+test('forged replies (wrong ID, wrong question, wrong source port) are discarded with queries in flight on a shared socket', async () => {
+  const up = await upstream({ spoof: ['id', 'question', 'source'], records: [...RECORDS, ...names(20).map((n) => `${n}. 300 IN A 192.0.2.2`)] });
+  const { p } = await fwd({ to: [up.address], udpSockets: 2 });
+  const qs = names(20);
+  const replies = await Promise.all(qs.map((name) => runPlugin(p, { name, type: 'A' })));
+  replies.forEach((r, i) => expectReply(r, { rcode: 'NOERROR', answer: [`${qs[i]}. 300 IN A 192.0.2.2`] }));
+  // The wrong-port forgeries never reach a connected socket; the wrong-ID and wrong-question ones are seen and dropped.
+  assert.ok(p.stats.discarded >= 2 * qs.length, `discarded ${p.stats.discarded}`);
+  assert.ok(replies.every((r) => !r.answer.some((a) => a.includes(FORGED))));
+});
+
+test('a reply that comes after its query timed out is discarded, not taken for a later query', async () => {
+  const up = await upstream({ hold: true });
+  const { p, clock } = await fwd({ to: [up.address], udpSockets: 1, maxFails: 0, tryTimeout: 1000, timeout: 1000 });
+  const late = runPlugin(p, { name: 'www.example.org', type: 'A' }, undefined, clock);
+  await up.received(1);
+  clock.advance(1000);
+  expectReply(await late, { rcode: 'SERVFAIL' });
+  up.set({ hold: false });
+  const next = runPlugin(p, { name: 'www.example.org', type: 'A' }, undefined, clock);
+  await up.received(2);
+  up.release(); // the reply to the timed-out query arrives now, on the same socket
+  expectReply(await next, { rcode: 'NOERROR', answer: [A] });
+  await waitFor(() => p.stats.discarded === 1);
+});
+
+test('rotation: a socket is retired after socketMaxQueries; its queries in flight still complete, then it closes', async () => {
+  const up = await upstream({ hold: true });
+  const { p } = await fwd({ to: [up.address], udpSockets: 1, socketMaxQueries: 5 });
+  const pool = p.upstreams[0]!.udp;
+  const first = names(5).map((name) => runPlugin(p, { name, type: 'A' }));
+  await up.received(5);
+  const second = names(5).map((name) => runPlugin(p, { name: `b.${name}`, type: 'A' }));
+  await up.received(10);
+  const ports = up.queries.map((q) => q.remote.port);
+  assert.equal(new Set(ports.slice(0, 5)).size, 1);
+  assert.equal(new Set(ports.slice(5)).size, 1);
+  assert.notEqual(ports[0], ports[5], 'the sixth query leaves from a new port');
+  assert.equal(pool.size, 2, 'the retired socket stays open while its queries are in flight');
+  assert.equal(pool.liveCount, 0, 'the second socket is retired too: it has carried 5 queries');
+  up.release();
+  for (const r of await Promise.all([...first, ...second])) assert.equal(r.rcode, 'NXDOMAIN');
+  await waitFor(() => pool.size === 0);
+  assert.equal(pool.closed, 2);
+  assert.equal(p.stats.failedAttempts, 0);
+});
+
+test('rotation: socketMaxQueries 1 gives every query a socket of its own, closed after its reply', async () => {
+  const up = await upstream();
+  const { p } = await fwd({ to: [up.address], udpSockets: 1, socketMaxQueries: 1 });
+  const pool = p.upstreams[0]!.udp;
+  for (let i = 0; i < 4; i++) {
+    expectReply(await runPlugin(p, { name: 'www.example.org', type: 'A' }), { answer: [A] });
+    await waitFor(() => pool.size === 0);
+  }
+  assert.equal(new Set(up.queries.map((q) => q.remote.port)).size, 4);
+  assert.deepEqual([pool.opened, pool.closed], [4, 4]);
+});
+
+test('rotation: a socket is retired after socketMaxAge (clock time); an idle one closes at once, a busy one when done', async () => {
+  const up = await upstream();
+  const { p, clock } = await fwd({ to: [up.address], udpSockets: 1, socketMaxAge: '30s', tryTimeout: '60s', timeout: '60s' });
+  const pool = p.upstreams[0]!.udp;
+  expectReply(await runPlugin(p, { name: 'www.example.org', type: 'A' }, undefined, clock), { answer: [A] });
+  clock.advance(30_000);
+  assert.equal(pool.size, 0, 'idle and expired: closed');
+  up.set({ hold: true });
+  const busy = runPlugin(p, { name: 'www.example.org', type: 'A' }, undefined, clock);
+  await up.received(2);
+  clock.advance(30_000);
+  assert.deepEqual([pool.size, pool.liveCount], [1, 0], 'expired but busy: retired, still open');
+  up.release();
+  expectReply(await busy, { answer: [A] });
+  await waitFor(() => pool.size === 0);
+  up.set({ hold: false });
+  expectReply(await runPlugin(p, { name: 'www.example.org', type: 'A' }, undefined, clock), { answer: [A] });
+  assert.equal(new Set(up.queries.map((q) => q.remote.port)).size, 3, 'a new port after each rotation');
+  assert.deepEqual([pool.opened, pool.closed], [3, 2]);
+});
+
+test('an ICMP port unreachable fails every query in flight on that socket at once; they go to the next upstream', async () => {
+  const a = await upstream({ drop: true });
+  const b = await upstream();
+  const { p } = await fwd({ to: [a.address, b.address], policy: 'sequential', udpSockets: 1, maxFails: 0 });
+  const pending = [1, 2, 3].map(() => runPlugin(p, { name: 'www.example.org', type: 'A' }));
+  await a.received(3);
+  await a.stop();
+  // Nothing listens on a's port now: this query draws an ICMP port unreachable, reported on the shared socket.
+  pending.push(runPlugin(p, { name: 'www.example.org', type: 'A' }));
+  for (const r of await Promise.all(pending)) expectReply(r, { rcode: 'NOERROR', answer: [A] });
+  assert.equal(b.queries.length, 4, 'no query waited for its timeout: the clock never moved');
+  assert.equal(p.stats.failedAttempts, 4);
+  await waitFor(() => p.upstreams[0]!.udp.size === 0);
+});
+
+test('stop() with queries in flight: they end (SERVFAIL), every socket closes, no UDP handle is left', async () => {
+  const up = await upstream({ hold: true });
+  const before = udpHandles();
+  const clock = new ManualClock();
+  const metrics = new Metrics();
+  const p = (await setupPlugin(forward, { to: [up.address], udpSockets: 4, socketMaxQueries: 7, maxConcurrent: 0 }, { clock, metrics })) as Forwarder;
+  await p.start();
+  const pending = names(40).map((name) => runPlugin(p, { name, type: 'A' }, undefined, clock));
+  await up.received(40);
+  const pool = p.upstreams[0]!.udp;
+  // 40 queries, at most 7 per socket, 4 live: at least 3 sockets retired and replaced, all
+  // still open (retired ones wait for their replies).
+  assert.ok(pool.opened >= 7, `retired sockets were replaced (${pool.opened} opened)`);
+  assert.equal(pool.size, pool.opened);
+  assert.equal(pool.liveCount, 4);
+  assert.ok(udpHandles() >= before + pool.size);
+  assert.match(await metrics.registry.metrics(), new RegExp(`^skydns_forward_udp_sockets\\{to="${up.address}"\\} ${pool.size}$`, 'm'));
+  await p.stop();
+  for (const r of await Promise.all(pending)) expectReply(r, { rcode: 'SERVFAIL' });
+  assert.equal(pool.size, 0);
+  assert.equal(pool.closed, pool.opened);
+  await waitFor(() => udpHandles() === before);
+  await assert.rejects(pool.exchange(Buffer.alloc(17), 1000), { kind: 'aborted' });
+  assert.equal(pool.size, 0, 'nothing opened after stop');
+});
+
+test('pool options: defaults filled, out-of-range values refused with their key path', async () => {
+  const up = await upstream();
+  const { p } = await fwd({ to: [up.address] });
+  expectReply(await runPlugin(p, { name: 'www.example.org', type: 'A' }), { answer: [A] });
+  assert.equal(p.upstreams[0]!.udp.opened, 1, 'defaults: one socket opened for one query');
+  const bad: [Record<string, unknown>, string][] = [
+    [{ udpSockets: 0 }, 'forward.udpSockets'],
+    [{ udpSockets: 1025 }, 'forward.udpSockets'],
+    [{ socketMaxQueries: -1 }, 'forward.socketMaxQueries'],
+    [{ socketMaxAge: '10 parsecs' }, 'forward.socketMaxAge'],
+  ];
+  for (const [o, path] of bad) {
+    await assert.rejects(setupPlugin(forward, { to: [up.address], ...o }), (e: unknown) => isSkyError(e, 'SKY_ERR_CONFIG_INVALID') && e.path === path, path);
+  }
+});
