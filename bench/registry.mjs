@@ -15,14 +15,13 @@
  *
  * and prints a Markdown table. Not part of `npm test`.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { drive } from './lib/register.mjs';
+import { serveApi } from './lib/servers.mjs';
 
 const { values: opt } = parseArgs({
   options: {
@@ -34,22 +33,6 @@ const { values: opt } = parseArgs({
 const COUNT = Number(opt.count);
 const CONC = Number(opt.concurrency);
 const FSYNC = !opt['no-fsync'];
-const BIN = fileURLToPath(new URL('../bin/skydns', import.meta.url));
-
-function serve(dir) {
-  const child = spawn(process.execPath, [BIN, 'serve', '-c', join(dir, 'Skyfile')], { stdio: ['ignore', 'pipe', 'inherit'] });
-  return new Promise((resolve, reject) => {
-    createInterface({ input: child.stdout }).on('line', (line) => {
-      try {
-        const rec = JSON.parse(line);
-        if (rec.msg?.startsWith('api listening on ')) resolve({ child, url: new URL(rec.address) });
-      } catch {
-        // not a log line
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`skydns serve exited with ${code}`)));
-  });
-}
 
 const ms = (x) => x.toFixed(2);
 
@@ -60,7 +43,7 @@ await writeFile(join(dir, 'Skyfile'), JSON.stringify({
   log: { level: 'info' },
   chain: [{ api: { listen: '127.0.0.1:0' } }],
 }));
-const { child, url } = await serve(dir);
+const { child, url } = await serveApi(dir);
 const svc = (i) => ({ Name: 'web', Version: '1.0.1', Environment: 'production', Region: i % 2 ? 'east' : 'west', Host: `10.0.${(i >> 8) & 255}.${i & 255}`, Port: 8080, TTL: 3600 });
 const base = url.href;
 const range = (n) => Array.from({ length: n }, (_, i) => i);

@@ -20,15 +20,13 @@
  * Prints a Markdown table. `--quick` is a smoke run (100 watchers, 200 changes).
  * Not part of `npm test`.
  */
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { cpuMicros, memory } from './lib/proc.mjs';
+import { serveApi } from './lib/servers.mjs';
 
 const { values: opt } = parseArgs({
   options: {
@@ -41,22 +39,6 @@ const { values: opt } = parseArgs({
 const WATCHERS = opt.quick ? 100 : Number(opt.watchers);
 const CHANGES = opt.quick ? 200 : Number(opt.changes);
 const SLOW = Math.min(Number(opt.slow), WATCHERS);
-const BIN = fileURLToPath(new URL('../bin/skydns', import.meta.url));
-
-function serve(dir) {
-  const child = spawn(process.execPath, [BIN, 'serve', '-c', join(dir, 'Skyfile')], { stdio: ['ignore', 'pipe', 'inherit'] });
-  return new Promise((resolve, reject) => {
-    createInterface({ input: child.stdout }).on('line', (line) => {
-      try {
-        const rec = JSON.parse(line);
-        if (rec.msg?.startsWith('api listening on ')) resolve({ child, url: new URL(rec.address) });
-      } catch {
-        // not a log line
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`skydns serve exited with ${code}`)));
-  });
-}
 
 /** Opens one SSE stream; counts its change events. A slow one is paused after the headers. */
 function openStream(url, query, slow) {
@@ -86,7 +68,7 @@ await writeFile(join(dir, 'Skyfile'), JSON.stringify({
   log: { level: 'info' },
   chain: [{ api: { listen: '127.0.0.1:0', watch: { maxWatchers: WATCHERS + 10, history: Math.max(4096, CHANGES) } } }],
 }));
-const { child, url } = await serve(dir);
+const { child, url } = await serveApi(dir);
 const streams = [];
 try {
   const mem0 = memory(child.pid);

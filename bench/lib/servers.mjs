@@ -261,3 +261,22 @@ export async function startDnsmasq({ dir, port, upstreamPort, cacheSize = 0 }) {
 export function dnsmasqBin() {
   return existsSync('/usr/sbin/dnsmasq') ? '/usr/sbin/dnsmasq' : 'dnsmasq';
 }
+
+/**
+ * `skydns serve -c DIR/Skyfile` as our child, for the benches that drive its api: resolves
+ * with the child and the api's URL once it logs "api listening on".
+ */
+export function serveApi(dir) {
+  const child = spawn(process.execPath, [SKYDNS_BIN, 'serve', '-c', join(dir, 'Skyfile')], { stdio: ['ignore', 'pipe', 'inherit'] });
+  return new Promise((resolve, reject) => {
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      try {
+        const rec = JSON.parse(line);
+        if (rec.msg?.startsWith('api listening on ')) resolve({ child, url: new URL(rec.address) });
+      } catch {
+        // not a log line
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`skydns serve exited with ${code}`)));
+  });
+}

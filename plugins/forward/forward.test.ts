@@ -1,40 +1,12 @@
 import assert from 'node:assert/strict';
-import { after, test } from 'node:test';
-import { ManualClock } from '../../src/clock.js';
+import { test } from 'node:test';
 import { Rcode } from '../../src/dns/index.js';
-import type { Next, SetupContext } from '../../src/plugin.js';
-import { expectReply, runPlugin, setupPlugin } from '../../src/testing/harness.js';
-import { startUpstream, type TestUpstream, type UpstreamOptions } from '../../src/testing/upstream.js';
+import type { Next } from '../../src/plugin.js';
+import { expectReply, runPlugin } from '../../src/testing/harness.js';
 import type { Forwarder } from './forward.js';
-import forward from './index.js';
+import { A, forwardFixture } from './forward-fixture.js';
 
-const RECORDS = [
-  'www.example.org. 300 IN A 192.0.2.1',
-  'www.example.org. 300 IN AAAA 2001:db8::1',
-  'big.example.org. 60 IN TXT "' + 'x'.repeat(200) + '" "' + 'y'.repeat(200) + '"',
-  'big.example.org. 60 IN TXT "' + 'z'.repeat(200) + '"',
-];
-
-const cleanups: (() => Promise<void>)[] = [];
-after(async () => {
-  for (const c of cleanups.reverse()) await c();
-});
-
-async function upstream(o: UpstreamOptions = {}): Promise<TestUpstream> {
-  const up = await startUpstream({ records: RECORDS, ...o });
-  cleanups.push(() => up.stop());
-  return up;
-}
-
-async function fwd(opts: Record<string, unknown>, ctx: Partial<SetupContext> = {}): Promise<{ p: Forwarder; clock: ManualClock }> {
-  const clock = new ManualClock();
-  const p = (await setupPlugin(forward, opts, { clock, ...ctx })) as Forwarder;
-  await p.start();
-  cleanups.push(() => p.stop());
-  return { p, clock };
-}
-
-const A = 'www.example.org. 300 IN A 192.0.2.1';
+const { upstream, fwd } = forwardFixture();
 
 test('forwards over the client transport and restores its ID and 0x20 spelling', async () => {
   const up = await upstream({ lowercaseQuestion: true });

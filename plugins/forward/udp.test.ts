@@ -5,37 +5,19 @@
  * no socket left open.
  */
 import assert from 'node:assert/strict';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import { ManualClock } from '../../src/clock.js';
 import { isSkyError } from '../../src/errors.js';
 import { Metrics } from '../../src/metrics.js';
 import { expectReply, runPlugin, setupPlugin } from '../../src/testing/harness.js';
-import { startUpstream, type TestUpstream, type UpstreamOptions } from '../../src/testing/upstream.js';
 import type { Forwarder } from './forward.js';
+import { A, RECORDS, forwardFixture } from './forward-fixture.js';
 import forward from './index.js';
 
-const RECORDS = ['www.example.org. 300 IN A 192.0.2.1'];
-const A = 'www.example.org. 300 IN A 192.0.2.1';
 const FORGED = '203.0.113.66';
 
-const cleanups: (() => Promise<void>)[] = [];
-after(async () => {
-  for (const c of cleanups.reverse()) await c();
-});
-
-async function upstream(o: UpstreamOptions = {}): Promise<TestUpstream> {
-  const up = await startUpstream({ records: RECORDS, ...o });
-  cleanups.push(() => up.stop());
-  return up;
-}
-
-async function fwd(opts: Record<string, unknown>): Promise<{ p: Forwarder; clock: ManualClock }> {
-  const clock = new ManualClock();
-  const p = (await setupPlugin(forward, { maxConcurrent: 0, ...opts }, { clock })) as Forwarder;
-  await p.start();
-  cleanups.push(() => p.stop());
-  return { p, clock };
-}
+// maxConcurrent 0: no limit, the pool itself is under test.
+const { upstream, fwd } = forwardFixture({ maxConcurrent: 0 });
 
 /** Distinct questions, so every reply can be checked against its own query. */
 const names = (n: number) => Array.from({ length: n }, (_, i) => `q${i}.example.org`);
