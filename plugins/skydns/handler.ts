@@ -116,7 +116,7 @@ export class SkydnsHandler implements Plugin {
       if ((isNegative(m) || fellOff) && !registryVouches(this.registry)) return cannotVouch(depends);
       // Every delegated name owns other data (SRV; SOA and NS at the apex): a CNAME cannot stand there (RFC 1034 §3.6.2).
       const cname = m.rcode === Rcode.NOERROR && m.answers?.some((rr) => rr.type === 'CNAME') === true;
-      if (fellOff || cname || isNegative(m)) {
+      if (fellOff || cname || (isNegative(m) && !m.answers?.length)) {
         const msg = negativeAnswer(Rcode.NOERROR, this.cfg.zone, { ...this.resolver, serial, now });
         return fellOff ? { msg, depends } : { msg, by: reply.by, depends: reply.depends ?? depends };
       }
