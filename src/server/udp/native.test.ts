@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import dgram from 'node:dgram';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { DgramUdpSocket } from './dgram.js';
 import { NativeUdpSocket, nativeBinding, nativeLiveSockets } from './native.js';
@@ -257,16 +257,21 @@ function cannotShape(ns: string): string | null {
   return null;
 }
 
+/** A namespace of our own named after `what`, or null with the test skipped (outside CI only) when none can be made. */
+function ownNamespace(t: TestContext, what: string): string | null {
+  const ns = `skydns-${what}-${process.pid}`;
+  const why = cannotShape(ns);
+  if (!why) return ns;
+  if (process.env.CI === 'true') assert.fail(why);
+  t.skip(why);
+  return null;
+}
+
 test('a full send buffer (EAGAIN) keeps replies queued until writable: every reply arrives, none dropped', { skip }, (t) => {
   // Inside a namespace of our own, loopback gets a token-bucket qdisc: datagrams wait in it charged
   // to the sender, so a 4 KiB SO_SNDBUF fills and sendmmsg says EAGAIN (on a plain loopback it never does).
-  const ns = `skydns-eagain-${process.pid}`;
-  const why = cannotShape(ns);
-  if (why) {
-    if (process.env.CI === 'true') assert.fail(why);
-    t.skip(why);
-    return;
-  }
+  const ns = ownNamespace(t, 'eagain');
+  if (!ns) return;
   try {
     for (const args of [['-n', ns, 'link', 'set', 'lo', 'up']]) assert.equal(spawnSync('ip', args).status, 0);
     assert.equal(spawnSync('tc', ['-n', ns, 'qdisc', 'add', 'dev', 'lo', 'root', 'tbf', 'rate', '20mbit', 'burst', '16kb', 'limit', '4mb']).status, 0);
@@ -331,13 +336,8 @@ test('a worker thread ending with sockets open closes and frees them in its tear
 
 test('IPv6 link-local: the source keeps its scope id (fe80::2%v0), the reply goes back over it, exactly as node:dgram', { skip }, (t) => {
   // Two link-local addresses on a veth pair inside a namespace of our own (loopback has none).
-  const ns = `skydns-ll-${process.pid}`;
-  const why = cannotShape(ns);
-  if (why) {
-    if (process.env.CI === 'true') assert.fail(why);
-    t.skip(why);
-    return;
-  }
+  const ns = ownNamespace(t, 'll');
+  if (!ns) return;
   try {
     for (const args of [
       ['link', 'set', 'lo', 'up'],
