@@ -16,6 +16,7 @@ import { after, before, describe, it } from 'node:test';
 import { ManualClock } from '../src/clock.js';
 import { startServer, type TestServer } from '../src/testing/server.js';
 import type { DnsResult } from '../src/testing/harness.js';
+import { haveDig } from './dig.js';
 
 const run = promisify(execFile);
 const ZONE = 'skydns.local';
@@ -40,15 +41,6 @@ const lines = (a: DnsResult, section: 'answers' | 'authorities' | 'additionals' 
 async function dig(srv: TestServer, ...args: string[]): Promise<string> {
   const { stdout } = await run('dig', [`@${srv.host}`, '-p', String(srv.port), '+time=2', '+tries=1', ...args]);
   return stdout;
-}
-
-async function haveDig(): Promise<boolean> {
-  try {
-    await run('dig', ['-v']);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 describe('discovery over DNS', () => {

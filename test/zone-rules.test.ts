@@ -12,21 +12,13 @@ import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import type { Registry, Service } from '../src/registry/types.js';
 import { startServer, type TestServer } from '../src/testing/server.js';
+import { haveDig } from './dig.js';
 
 const run = promisify(execFile);
 const ZONE = 'skydns.local';
 
 const svc = (uuid: string, over: Partial<Service> = {}): Service =>
   ({ UUID: uuid, Name: 'web', Version: '1.0.1', Environment: 'production', Region: 'east', Host: '10.0.0.1', Port: 8080, TTL: 30, ...over });
-
-async function haveDig(): Promise<boolean> {
-  try {
-    await run('dig', ['-v']);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** The parts of dig's output the rules are about. */
 interface Dug {
