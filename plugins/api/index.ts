@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { SkyError } from '../../src/errors.js';
 import { definePlugin } from '../../src/plugin.js';
+import { watchOptionsSchema } from '../../src/registry/watch/endpoint.js';
 import { parseHostPort } from '../../src/server/address.js';
 import { ApiPlugin, type ApiOptions } from './api.js';
 import { DEFAULT_BODY_LIMIT } from './server.js';
@@ -58,17 +59,7 @@ export default definePlugin<ApiOptions>({
         },
         description: 'per-client limit on registrations and heartbeats (429 with Retry-After past it)',
       },
-      watch: {
-        type: 'object',
-        additionalProperties: false,
-        default: {},
-        properties: {
-          history: { type: 'integer', minimum: 1, maximum: 1_000_000, default: 4096, description: 'recent changes kept so a reconnecting watcher misses nothing' },
-          maxWatchers: { type: 'integer', minimum: 1, maximum: 1_000_000, default: 10_000, description: 'open watch streams and waiting blocking GETs at once (429 past it)' },
-          keepaliveMs: { type: 'integer', minimum: 0, maximum: 600_000, default: 15_000, description: 'comment line on idle watch streams this often (0: never)' },
-        },
-        description: 'GET /skydns/watch: Server-Sent Events and blocking GETs on service changes',
-      },
+      watch: watchOptionsSchema({ maxWatchers: 10_000, watchers: 'open watch streams and waiting blocking GETs', description: 'GET /skydns/watch: Server-Sent Events and blocking GETs on service changes' }),
     },
   },
   setup(opts, ctx) {

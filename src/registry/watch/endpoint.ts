@@ -36,6 +36,25 @@ export interface WatchOptions {
   report?: { watchers(n: number): void; cut(): void };
 }
 
+/**
+ * The Skyfile schema of a plugin's `watch` block (the api's, the catalog's):
+ * the WatchEndpoint options a user sets, with that plugin's default for
+ * maxWatchers and its words for what a watcher is.
+ */
+export function watchOptionsSchema(o: { maxWatchers: number; watchers: string; description?: string }) {
+  return {
+    type: 'object',
+    additionalProperties: false,
+    default: {},
+    properties: {
+      history: { type: 'integer', minimum: 1, maximum: 1_000_000, default: DEFAULT_HISTORY, description: 'recent changes kept so a reconnecting watcher misses nothing' },
+      maxWatchers: { type: 'integer', minimum: 1, maximum: 1_000_000, default: o.maxWatchers, description: `${o.watchers} at once (429 past it)` },
+      keepaliveMs: { type: 'integer', minimum: 0, maximum: 600_000, default: 15_000, description: 'comment line on idle watch streams this often (0: never)' },
+    },
+    ...(o.description ? { description: o.description } : {}),
+  };
+}
+
 export interface WatchRequest {
   sse: boolean;
   pattern: ServicePattern;
