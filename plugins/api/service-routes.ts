@@ -16,8 +16,9 @@
 import type { FastifyInstance } from 'fastify';
 import type { Clock } from '../../src/clock.js';
 import { SkyError } from '../../src/errors.js';
-import { isLabel, validateService } from '../../src/registry/names.js';
-import { parsePattern } from '../../src/registry/pattern.js';
+import { validateService } from '../../src/registry/names.js';
+import type { parsePattern } from '../../src/registry/pattern.js';
+import { parseWatchPattern } from '../../src/registry/watch/endpoint.js';
 import { toJSON, type Registry, type Service, type ServiceJSON, type StoredService } from '../../src/registry/types.js';
 import { bodyProblems } from './body-problems.js';
 import { checkHeartbeatBody, type HeartbeatBody } from './heartbeat-body.js';
@@ -31,19 +32,9 @@ export interface RouteDeps {
   clock: Clock;
 }
 
-/** Parses `?query=` (DNS-style, most specific label first); 400 naming `query` when it cannot match. */
+/** Parses `?query=` (DNS-style, most specific label first): the watch endpoint's parser, so both routes take the same patterns. */
 export function parseQuery(q: string | undefined): ReturnType<typeof parsePattern> {
-  if (q === undefined) return {};
-  const bad = (why: string): never => {
-    throw new SkyError('SKY_ERR_API_BAD_REQUEST', `query ${JSON.stringify(q)} ${why}; expected a DNS-style pattern such as east.any.web.production`, { path: 'query' });
-  };
-  const p = parsePattern(q);
-  if (p === null) bad('has an empty label or more than 6 labels');
-  const trimmed = q.endsWith('.') ? q.slice(0, -1) : q;
-  for (const l of trimmed === '' ? [] : trimmed.split('.')) {
-    if (l !== '*' && !isLabel(l)) bad(`has a label that is not a DNS label (${JSON.stringify(l)})`);
-  }
-  return p;
+  return parseWatchPattern(q);
 }
 
 function byUuid(a: StoredService, b: StoredService): number {

@@ -66,14 +66,14 @@ const bad = (param: string, why: string): never => {
   throw new SkyError('SKY_ERR_API_BAD_REQUEST', `${param} ${why}`, { path: param });
 };
 
-/** A DNS-style pattern as `?query=` takes it (the same syntax as GET /skydns/services/?query=). */
+/** A DNS-style pattern as `?query=` takes it (GET /skydns/services/ and /skydns/watch); 400 naming `query` when it cannot match. */
 export function parseWatchPattern(q: string | undefined): ServicePattern {
   if (q === undefined) return {};
   const p = parsePattern(q);
   const trimmed = q.endsWith('.') ? q.slice(0, -1) : q;
   const labels = trimmed === '' ? [] : trimmed.split('.');
   if (p === null) bad('query', `${JSON.stringify(q)} has an empty label or more than 6 labels; expected a DNS-style pattern such as east.any.web.production`);
-  for (const l of labels) if (l !== '*' && !isLabel(l)) bad('query', `${JSON.stringify(q)} has a label that is not a DNS label (${JSON.stringify(l)})`);
+  for (const l of labels) if (l !== '*' && !isLabel(l)) bad('query', `${JSON.stringify(q)} has a label that is not a DNS label (${JSON.stringify(l)}); expected a DNS-style pattern such as east.any.web.production`);
   return p!;
 }
 
