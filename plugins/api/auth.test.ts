@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { body, expectError, fixture, type Fixture } from './api-fixture.js';
-import { secretChecker } from './auth.js';
+import { secretChecker } from '../../src/http/secret.js';
 
 describe('api: shared secret', () => {
   let f: Fixture;

@@ -8,7 +8,7 @@ import type { Clock } from '../../src/clock.js';
 import { SkyError } from '../../src/errors.js';
 import type { Logger } from '../../src/logger.js';
 import type { Registry } from '../../src/registry/types.js';
-import { secretChecker } from './auth.js';
+import { secretChecker } from '../../src/http/secret.js';
 import { callbackRoutes } from './callback-routes.js';
 import { toHttpError, writeClientError, type ErrorBody } from './http-errors.js';
 import { serviceRoutes } from './service-routes.js';

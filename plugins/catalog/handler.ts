@@ -14,10 +14,10 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isSkyError, SkyError, type ErrorCode } from '../../src/errors.js';
 import type { Registry } from '../../src/registry/types.js';
 import { toJSON } from '../../src/registry/types.js';
+import { secretChecker } from '../../src/http/secret.js';
 import { parseWatchPattern, type WatchEndpoint } from '../../src/registry/watch/endpoint.js';
 import type { Clock } from '../../src/clock.js';
 import type { Logger } from '../../src/logger.js';
-import { secretMatches } from './secret.js';
 import { notModified, type StaticFile } from './static-files.js';
 import type { DnsAnswer } from './dns-ask.js';
 
@@ -85,7 +85,7 @@ export function catalogHandler(d: CatalogDeps): (req: IncomingMessage, res: Serv
       if (path === '/catalog/answers' && req.method === 'GET') return await answers(d, url.searchParams.get('name') ?? '', res);
       const del = /^\/catalog\/services\/([^/]+)$/.exec(path);
       if (del && req.method === 'DELETE') {
-        if (!secretMatches(d.secret, req.headers.authorization)) {
+        if (!secretChecker(d.secret)(req.headers.authorization)) {
           const why = req.headers.authorization === undefined ? 'deregistering needs the secret' : 'the secret is not right';
           throw new SkyError('SKY_ERR_API_UNAUTHORIZED', `${why}: send "Authorization: Bearer <secret>"`);
         }

@@ -1,5 +1,5 @@
 /**
- * The optional shared secret (SkyDNS 1's `-secret`): every /skydns request
+ * A shared secret (the api's, SkyDNS 1's `-secret`; the catalog's): a request
  * carries `Authorization: <secret>` or `Authorization: Bearer <secret>`.
  *
  * The comparison is constant-time: both sides are hashed to SHA-256 first, so
