@@ -1,10 +1,11 @@
 #!/usr/bin/env node
 /**
- * CPU profile of the SkyDNS authoritative row (or, with --row cache, the cache row):
+ * CPU profile of the SkyDNS authoritative row (or, with --row cache|fwd, the cache row or the
+ * forward-without-cache row, whose upstream is a bind9 started here):
  * `node --cpu-prof bin/skydns serve` with api, skydns and synth, the suite's data, one saturation run of dnsperf; then self time
  * per function and per file, counted only over the dnsperf run.
  *
- *   node bench/profile.mjs [--row auth|cache] [--services 50] [--instances 20] [--duration 10] [--out DIR]
+ *   node bench/profile.mjs [--row auth|cache|fwd] [--services 50] [--instances 20] [--duration 10] [--out DIR]
  *
  * Writes DIR/profile.md, DIR/profile.json and keeps the .cpuprofile in DIR/profile/
  * (open it in Chrome DevTools → Performance, or speedscope).
@@ -13,11 +14,11 @@ import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { instances, queryFile } from './lib/data.mjs';
+import { instances, queryFile, zoneFile } from './lib/data.mjs';
 import { dnsperf } from './lib/dnsperf.mjs';
 import { loadavg } from './lib/proc.mjs';
 import { putAll } from './lib/register.mjs';
-import { startSkydns, stop, stopAll } from './lib/servers.mjs';
+import { startNamed, startSkydns, stop, stopAll } from './lib/servers.mjs';
 import { summarise } from './lib/cpuprofile.mjs';
 import { fmt, fmtInt, table } from './lib/stats.mjs';
 
@@ -43,6 +44,7 @@ await writeFile(queries, queryFile(N));
 const ROWS = {
   auth: { title: 'SkyDNS authoritative row', chain: [{ api: { listen: `127.0.0.1:${BASE + 1}` } }, 'skydns', 'synth'] },
   cache: { title: 'SkyDNS with cache row', chain: ['cache', { api: { listen: `127.0.0.1:${BASE + 1}` } }, 'skydns', 'synth'] },
+  fwd: { title: 'SkyDNS forward row (no cache, upstream bind9)', upstream: BASE + 2, chain: [{ forward: { to: [`127.0.0.1:${BASE + 2}`] } }] },
 };
 const ROW = ROWS[o.row];
 if (!ROW) throw new Error(`--row: one of ${Object.keys(ROWS).join(', ')}`);
@@ -50,8 +52,13 @@ const chain = ROW.chain;
 let sat;
 let window;
 try {
+  if (ROW.upstream) {
+    const zonePath = join(dir, 'skydns.local.zone');
+    await writeFile(zonePath, zoneFile(N, M));
+    await startNamed({ dir, port: ROW.upstream, zoneFile: zonePath });
+  }
   const server = await startSkydns({ name: 'auth-profiled', dir, port: BASE, chain, nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${dir}`] });
-  await putAll(`http://127.0.0.1:${BASE + 1}`, [...instances(N, M)], 64);
+  if (!ROW.upstream) await putAll(`http://127.0.0.1:${BASE + 1}`, [...instances(N, M)], 64);
   await dnsperf({ port: BASE, file: queries, seconds: 2 }); // warm-up, outside the window
   const from = Number(process.hrtime.bigint() / 1000n);
   sat = await dnsperf({ port: BASE, file: queries, seconds: Number(o.duration), pid: server.pid });

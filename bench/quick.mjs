@@ -9,17 +9,23 @@
  *
  * `--pin`: the server on CPU 1, dnsperf on CPU 0 (as the suite does; see lib/proc.mjs pin).
  *
+ * Rows: auth, cache, fwd (forward without cache to a bind9 started here, bind9 pinned beside
+ * the server as in the suite), dnsmasq (`--cache-size=0` to the same bind9). `--path` sets
+ * SKYDNS_UDP for the SkyDNS rows (native, dgram; default: the server's own choice);
+ * `--fwd-opts '{"udpSockets":4}'` adds forward options to the fwd row; `--node-args` goes to
+ * node (e.g. `--node-args=--perf-basic-prof` for perf record).
+ *
  * `--bin` runs another tree's build (e.g. a worktree) against the same data.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { instances, queryFile } from './lib/data.mjs';
+import { instances, queryFile, zoneFile } from './lib/data.mjs';
 import { dnsperf } from './lib/dnsperf.mjs';
 import { loadavg, pin } from './lib/proc.mjs';
 import { putAll } from './lib/register.mjs';
-import { startSkydns, stopAll } from './lib/servers.mjs';
+import { startDnsmasq, startNamed, startSkydns, stopAll } from './lib/servers.mjs';
 import { fmt, fmtInt } from './lib/stats.mjs';
 
 const { values: o } = parseArgs({
@@ -33,6 +39,9 @@ const { values: o } = parseArgs({
     bin: { type: 'string' },
     qps: { type: 'string' },
     pin: { type: 'boolean', default: false },
+    path: { type: 'string' },
+    'fwd-opts': { type: 'string', default: '{}' },
+    'node-args': { type: 'string', default: '' },
   },
 });
 const N = Number(o.services);
@@ -44,16 +53,29 @@ const queries = join(dir, 'queries.txt');
 await writeFile(queries, queryFile(N));
 const data = [...instances(N, M)];
 
+const NAMED = BASE + 20;
 const all = {
   auth: { port: BASE, api: BASE + 10, chain: (api) => [{ api: { listen: `127.0.0.1:${api}` } }, 'skydns', 'synth'] },
   cache: { port: BASE + 1, api: BASE + 11, chain: (api) => ['cache', { api: { listen: `127.0.0.1:${api}` } }, 'skydns', 'synth'] },
+  fwd: { port: BASE + 2, upstream: true, chain: () => [{ forward: { to: [`127.0.0.1:${NAMED}`], ...JSON.parse(o['fwd-opts']) } }] },
+  dnsmasq: { port: BASE + 3, upstream: true, dnsmasq: true },
 };
 try {
-  for (const id of o.rows.split(',')) {
+  const ids = o.rows.split(',');
+  for (const id of ids) if (!all[id]) throw new Error(`unknown row ${id}`);
+  let named = null;
+  if (ids.some((id) => all[id].upstream)) {
+    const zonePath = join(dir, 'skydns.local.zone');
+    await writeFile(zonePath, zoneFile(N, M));
+    named = await startNamed({ dir, port: NAMED, zoneFile: zonePath });
+    if (o.pin) pin(named.pid, '1');
+  }
+  for (const id of ids) {
     const row = all[id];
-    if (!row) throw new Error(`unknown row ${id}`);
-    const server = await startSkydns({ name: id, dir, port: row.port, chain: row.chain(row.api), bin: o.bin });
-    await putAll(`http://127.0.0.1:${row.api}`, data, 64);
+    const server = row.dnsmasq
+      ? await startDnsmasq({ dir, port: row.port, upstreamPort: NAMED })
+      : await startSkydns({ name: id, dir, port: row.port, chain: row.chain(row.api), bin: o.bin, nodeArgs: o['node-args'].split(' ').filter(Boolean), env: o.path ? { SKYDNS_UDP: o.path } : undefined });
+    if (row.api) await putAll(`http://127.0.0.1:${row.api}`, data, 64);
     if (o.pin) pin(server.pid, '1');
     const cpus = o.pin ? '0' : undefined;
     await dnsperf({ port: row.port, file: queries, maxRuns: 1, clients: 1, outstanding: 10, cpus });

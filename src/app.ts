@@ -16,6 +16,7 @@ import type { Registry } from './registry/types.js';
 import { serverMetrics } from './server/metrics.js';
 import { parseHostPort } from './server/address.js';
 import { DnsServer } from './server/server.js';
+import { udpPathFor } from './server/udp/choose.js';
 
 /** JSON with sorted keys: equal for equal option objects whatever their key order. */
 function stableJson(v: unknown): string {
@@ -118,6 +119,7 @@ export class SkyApp {
       listen: config.dns.listen,
       boundAddresses: () => this.server.addresses(),
       baseDir: config.baseDir,
+      udpPath: () => this.server.udpPath ?? udpPathFor(config.dns.udp),
       metrics: this.metrics,
       ready: () => this.ready(),
       notReady: () => this.notReady(),

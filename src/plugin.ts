@@ -183,6 +183,12 @@ export interface SetupContext {
   boundAddresses(): readonly string[];
   /** Directory of the Skyfile, for resolving relative paths. */
   baseDir: string;
+  /**
+   * The server's UDP implementation ("native" or "dgram", from `dns.udp` and
+   * SKYDNS_UDP), for plugins that open UDP sockets of their own (forward's
+   * upstream sockets). Optional: a host that cannot say leaves it out.
+   */
+  udpPath?(): 'native' | 'dgram';
   /** The instance's Prometheus metrics (names under `skydns_`); exposed by the metrics plugin. */
   metrics: Metrics;
   /** Whether every plugin in the chain (and the registry, if open) is ready: for the health plugin. */

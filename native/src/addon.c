@@ -56,13 +56,27 @@ static int get_int(napi_env env, napi_value v, int32_t *out) {
   return napi_get_value_int32(env, v, out) == napi_ok ? 0 : -1;
 }
 
-/* open(family 4|6, host, port, reusePort, rcvbuf, sndbuf, onBatch(count)) -> handle with .shared (ArrayBuffer) */
+static int set_num(napi_env env, napi_value obj, const char *key, double v);
+
+/*
+ * open(family 4|6, host, port, reusePort, rcvbuf, sndbuf, onBatch(count)[, batch, slot])
+ *   -> handle with .shared (ArrayBuffer) and its layout: .batch, .slot, .addrsOff, .lensOff.
+ * batch (1..BATCH) and slot (512..SLOT bytes) default to BATCH and SLOT.
+ */
 static napi_value js_open(napi_env env, napi_callback_info info) {
-  size_t argc = 7;
-  napi_value argv[7];
+  size_t argc = 9;
+  napi_value argv[9];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   if (argc < 7) {
-    napi_throw_type_error(env, "ERR_SKY_NATIVE", "open(family, host, port, reusePort, rcvbuf, sndbuf, onBatch)");
+    napi_throw_type_error(env, "ERR_SKY_NATIVE", "open(family, host, port, reusePort, rcvbuf, sndbuf, onBatch[, batch, slot])");
+    return NULL;
+  }
+  int32_t batch = SKY_BATCH, slot = SKY_SLOT;
+  napi_valuetype t;
+  if ((argc > 7 && (napi_typeof(env, argv[7], &t) != napi_ok || (t != napi_undefined && get_int(env, argv[7], &batch)))) ||
+      (argc > 8 && (napi_typeof(env, argv[8], &t) != napi_ok || (t != napi_undefined && get_int(env, argv[8], &slot)))) ||
+      batch < 1 || batch > SKY_BATCH || slot < SKY_SLOT_MIN || slot > SKY_SLOT) {
+    napi_throw_range_error(env, "ERR_SKY_NATIVE", "open: batch must be 1..64 and slot 512..65536");
     return NULL;
   }
   int32_t family, port, rcvbuf, sndbuf;
@@ -92,8 +106,14 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
     return sky_throw_errno(env, ENOMEM, "calloc");
   }
   sky_live_add(1);
+  sky_open_add(1);
   s->env = env;
   s->fd = fd;
+  s->family = family == 6 ? 6 : 4;
+  s->batch = batch;
+  s->slot = (size_t)slot;
+  s->addrs_off = SKY_ADDRS_OFF_FOR(batch, slot);
+  s->lens_off = SKY_LENS_OFF_FOR(batch, slot);
   s->state = SKY_OPEN;
   s->poll.data = s;
   napi_value obj, shared, name;
@@ -103,9 +123,11 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   int err = 0;
   if (sky_queue_init(s) != 0) failed = "calloc", err = ENOMEM;
   else if (napi_create_object(env, &obj) != napi_ok || napi_create_reference(env, obj, 1, &s->self) != napi_ok ||
-           napi_create_arraybuffer(env, SKY_SHARED_BYTES, &data, &shared) != napi_ok ||
+           napi_create_arraybuffer(env, SKY_SHARED_BYTES_FOR(batch, slot), &data, &shared) != napi_ok ||
            napi_create_reference(env, shared, 1, &s->shared_ref) != napi_ok ||
            napi_set_named_property(env, obj, "shared", shared) != napi_ok ||
+           set_num(env, obj, "batch", batch) || set_num(env, obj, "slot", slot) ||
+           set_num(env, obj, "addrsOff", (double)s->addrs_off) || set_num(env, obj, "lensOff", (double)s->lens_off) ||
            napi_create_reference(env, argv[6], 1, &s->on_batch) != napi_ok ||
            napi_create_string_utf8(env, "SkyUdpBatch", NAPI_AUTO_LENGTH, &name) != napi_ok ||
            napi_async_init(env, obj, name, &s->actx) != napi_ok || napi_get_uv_event_loop(env, &loop) != napi_ok)
@@ -130,27 +152,32 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   return obj;
 }
 
-/* send(handle, buf, addrBuf, addrOff) -> true when queued; false when closed or the queue is full (counted as dropped). */
+/*
+ * send(handle, buf, addrBuf, addrOff) -> true when queued; false when closed or the queue is full (counted as dropped).
+ * addrBuf null: to the peer of a connected socket.
+ */
 static napi_value js_send(napi_env env, napi_callback_info info) {
   size_t argc = 4;
   napi_value argv[4], out;
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   sky_sock *s = argc == 4 ? unwrap(env, argv[0]) : NULL;
   if (!s) return argc == 4 ? NULL : fail_pending(env);
-  void *buf, *abuf;
-  size_t len, alen;
-  int32_t off;
-  if (napi_get_buffer_info(env, argv[1], &buf, &len) != napi_ok || napi_get_buffer_info(env, argv[2], &abuf, &alen) != napi_ok ||
-      get_int(env, argv[3], &off) || off < 0 || (size_t)off + sizeof(struct sockaddr_in6) > alen) {
-    napi_throw_type_error(env, "ERR_SKY_NATIVE", "send(handle, Buffer, addressBuffer, offset): bad arguments");
+  void *buf, *abuf = NULL;
+  size_t len, alen = 0;
+  int32_t off = 0;
+  napi_valuetype at;
+  if (napi_get_buffer_info(env, argv[1], &buf, &len) != napi_ok || napi_typeof(env, argv[2], &at) != napi_ok ||
+      (at != napi_null && (napi_get_buffer_info(env, argv[2], &abuf, &alen) != napi_ok || get_int(env, argv[3], &off) || off < 0 ||
+                           (size_t)off + sizeof(struct sockaddr_in6) > alen))) {
+    napi_throw_type_error(env, "ERR_SKY_NATIVE", "send(handle, Buffer, addressBuffer | null, offset): bad arguments");
     return NULL;
   }
   bool ok = false;
   if (s->state != SKY_OPEN) s->st.dropped++;
   else {
-    int rc = sky_queue_push(s, buf, len, (const uint8_t *)abuf + off);
+    int rc = sky_queue_push(s, buf, len, abuf ? (const uint8_t *)abuf + off : NULL);
     if (rc == -EINVAL) {
-      napi_throw_type_error(env, "ERR_SKY_NATIVE", "send: not an IPv4/IPv6 address, or over 65535 bytes");
+      napi_throw_type_error(env, "ERR_SKY_NATIVE", abuf ? "send: not an IPv4/IPv6 address, or over 65535 bytes" : "send: no address and the socket is not connected, or over 65535 bytes");
       return NULL;
     }
     ok = rc == 0;
@@ -168,15 +195,51 @@ static napi_value one_handle(napi_env env, napi_callback_info info, sky_sock **s
   return NULL;
 }
 
-/* flush(handle): sends what is queued now (outside a batch: async replies). */
+/*
+ * flush(handle) -> 0, or on a connected socket the errno of the first send it
+ * refused since the last report (e.g. ECONNREFUSED: an ICMP error from the
+ * peer); sends what is queued now (outside a batch: async replies, queries).
+ */
 static napi_value js_flush(napi_env env, napi_callback_info info) {
   sky_sock *s;
+  napi_value out;
   one_handle(env, info, &s);
   if (!s) return NULL;
+  int err = 0;
   if (s->state == SKY_OPEN) {
     sky_queue_flush(s);
     sky_update_poll(s);
+    err = s->pending_err;
+    s->pending_err = 0;
   }
+  CHECK(napi_create_int32(env, err, &out));
+  return out;
+}
+
+/* connect(handle, host, port): the socket sends to and hears only from host:port (connect(2) on a UDP socket). */
+static napi_value js_connect(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  sky_sock *s = argc == 3 ? unwrap(env, argv[0]) : NULL;
+  if (!s) {
+    if (argc != 3) napi_throw_type_error(env, "ERR_SKY_NATIVE", "connect(handle, host, port)");
+    return NULL;
+  }
+  char host[128];
+  size_t hostlen;
+  int32_t port;
+  if (napi_get_value_string_utf8(env, argv[1], host, sizeof host, &hostlen) != napi_ok || get_int(env, argv[2], &port)) {
+    napi_throw_type_error(env, "ERR_SKY_NATIVE", "connect: bad arguments");
+    return NULL;
+  }
+  if (s->state != SKY_OPEN) return sky_throw_errno(env, EBADF, "connect");
+  struct sockaddr_storage addr;
+  socklen_t alen;
+  int rc = sky_addr_parse(host, port, s->family, &addr, &alen);
+  if (rc != 0) return sky_throw_errno(env, -rc, "getaddrinfo");
+  if (connect(s->fd, (struct sockaddr *)&addr, alen) != 0) return sky_throw_errno(env, errno, "connect");
+  s->connected = 1;
   return NULL;
 }
 
@@ -270,8 +333,19 @@ static napi_value js_live(napi_env env, napi_callback_info info) {
   return out;
 }
 
+static napi_value js_open_count(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value out;
+  CHECK(napi_create_int32(env, sky_open_sockets(), &out));
+  return out;
+}
+
 static int set_const(napi_env env, napi_value exports, const char *key, double v) {
   return put(env, exports, key, v);
+}
+
+static int set_num(napi_env env, napi_value obj, const char *key, double v) {
+  return put(env, obj, key, v);
 }
 
 static napi_value init(napi_env env, napi_value exports) {
@@ -279,12 +353,14 @@ static napi_value init(napi_env env, napi_value exports) {
     {"open", NULL, js_open, NULL, NULL, NULL, napi_enumerable, NULL},
     {"send", NULL, js_send, NULL, NULL, NULL, napi_enumerable, NULL},
     {"flush", NULL, js_flush, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"connect", NULL, js_connect, NULL, NULL, NULL, napi_enumerable, NULL},
     {"close", NULL, js_close, NULL, NULL, NULL, napi_enumerable, NULL},
     {"queued", NULL, js_queued, NULL, NULL, NULL, napi_enumerable, NULL},
     {"stats", NULL, js_stats, NULL, NULL, NULL, napi_enumerable, NULL},
     {"local", NULL, js_local, NULL, NULL, NULL, napi_enumerable, NULL},
     {"addrName", NULL, js_addr_name, NULL, NULL, NULL, napi_enumerable, NULL},
     {"liveSockets", NULL, js_live, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"openSockets", NULL, js_open_count, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   if (napi_define_properties(env, exports, sizeof fns / sizeof fns[0], fns) != napi_ok ||
       set_const(env, exports, "BATCH", SKY_BATCH) || set_const(env, exports, "SLOT", SKY_SLOT) ||

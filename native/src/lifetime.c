@@ -18,9 +18,19 @@
 #include <unistd.h>
 
 static atomic_int live = 0;
+/* Sockets whose fd is not closed yet (opened, and close not finished). */
+static atomic_int open_fds = 0;
 
 int32_t sky_live_sockets(void) {
   return atomic_load(&live);
+}
+
+int32_t sky_open_sockets(void) {
+  return atomic_load(&open_fds);
+}
+
+void sky_open_add(int32_t d) {
+  atomic_fetch_add(&open_fds, d);
 }
 
 void sky_live_add(int32_t d) {
@@ -49,6 +59,7 @@ static void on_closed(uv_handle_t *h) {
   s->state = SKY_CLOSED;
   if (s->fd >= 0) close(s->fd); /* close on a UDP fd reports nothing we could act on */
   s->fd = -1;
+  sky_open_add(-1);
   /* In teardown the environment frees its own references; touching them could race its shutdown. */
   if (!s->teardown) release_js(s);
   if (s->cleanup) {

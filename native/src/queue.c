@@ -19,12 +19,22 @@ uint32_t sky_queue_room(const sky_sock *s) {
   return SKY_QUEUE_MAX - s->qcount;
 }
 
-/* Queues a copy of data for the sockaddr at addr (AF_INET or AF_INET6). 0, -ENOBUFS (full, counted) or -EINVAL/-ENOMEM. */
+/*
+ * Queues a copy of data for the sockaddr at addr (AF_INET or AF_INET6), or,
+ * with addr NULL on a connected socket, for its peer. 0, -ENOBUFS (full,
+ * counted) or -EINVAL/-ENOMEM.
+ */
 int sky_queue_push(sky_sock *s, const uint8_t *data, size_t len, const uint8_t *addr) {
-  sa_family_t fam;
-  memcpy(&fam, addr, sizeof fam);
-  socklen_t alen = fam == AF_INET ? sizeof(struct sockaddr_in) : fam == AF_INET6 ? sizeof(struct sockaddr_in6) : 0;
-  if (alen == 0 || len > 65535) return -EINVAL;
+  socklen_t alen = 0;
+  if (addr) {
+    sa_family_t fam;
+    memcpy(&fam, addr, sizeof fam);
+    alen = fam == AF_INET ? sizeof(struct sockaddr_in) : fam == AF_INET6 ? sizeof(struct sockaddr_in6) : 0;
+    if (alen == 0) return -EINVAL;
+  } else if (!s->connected) {
+    return -EINVAL;
+  }
+  if (len > 65535) return -EINVAL;
   if (s->qcount >= SKY_QUEUE_MAX || s->qbytes + len > SKY_QUEUE_BYTES) {
     s->st.dropped++;
     return -ENOBUFS;
@@ -40,7 +50,7 @@ int sky_queue_push(sky_sock *s, const uint8_t *data, size_t len, const uint8_t *
   o->len = (uint32_t)len;
   o->alen = alen;
   memset(&o->addr, 0, sizeof o->addr);
-  memcpy(&o->addr, addr, alen);
+  if (alen) memcpy(&o->addr, addr, alen);
   s->qcount++;
   s->qbytes += len;
   return 0;
@@ -67,7 +77,7 @@ void sky_queue_flush(sky_sock *s) {
       s->siov[n].iov_base = o->data;
       s->siov[n].iov_len = o->len;
       memset(&s->smsg[n], 0, sizeof s->smsg[n]);
-      s->smsg[n].msg_hdr.msg_name = &o->addr;
+      s->smsg[n].msg_hdr.msg_name = o->alen ? &o->addr : NULL;
       s->smsg[n].msg_hdr.msg_namelen = o->alen;
       s->smsg[n].msg_hdr.msg_iov = &s->siov[n];
       s->smsg[n].msg_hdr.msg_iovlen = 1;
@@ -85,8 +95,13 @@ void sky_queue_flush(sky_sock *s) {
       s->blocked = 1;
       return;
     }
-    /* The first reply was refused (EMSGSIZE, ENETUNREACH, EPERM, ...): drop it alone, count it, go on. */
+    /*
+     * The first reply was refused (EMSGSIZE, ENETUNREACH, EPERM, ...): drop it
+     * alone, count it, go on. On a connected socket this is also how a pending
+     * ICMP error (ECONNREFUSED) surfaces: JS hears of the first one.
+     */
     s->st.last_errno = r < 0 ? errno : EIO;
+    if (s->connected && s->pending_err == 0) s->pending_err = s->st.last_errno;
     s->st.send_errors++;
     s->st.dropped++;
     pop(s, 1);

@@ -21,10 +21,12 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
-/* Datagrams per recvmmsg/sendmmsg call. */
+/* Datagrams per recvmmsg/sendmmsg call (the most; open() may ask for fewer). */
 #define SKY_BATCH 64
 /* Bytes per received datagram slot: the largest UDP payload fits, so nothing is cut (as node:dgram). */
 #define SKY_SLOT 65536
+/* The smallest slot open() accepts (a DNS message over UDP without EDNS is at most 512). */
+#define SKY_SLOT_MIN 512
 /* Bytes per source-address slot (a sockaddr_in6 is 28). */
 #define SKY_ADDR 32
 /* recvmmsg calls per wake-up: at most 256 datagrams before the loop runs timers, TCP and HTTP. */
@@ -33,18 +35,25 @@
 #define SKY_QUEUE_MAX 4096
 #define SKY_QUEUE_BYTES (8u << 20)
 
-/* Layout of the one shared ArrayBuffer JS reads a batch from. */
+/*
+ * Layout of the one shared ArrayBuffer JS reads a batch from, for a socket of
+ * `batch` slots of `slot` bytes: payloads at 0, source addresses at
+ * SKY_ADDRS_OFF, lengths (int32) at SKY_LENS_OFF. The defaults (SKY_BATCH,
+ * SKY_SLOT) serve DNS; an upstream client socket asks for fewer slots.
+ */
 #define SKY_ARENA_OFF 0
-#define SKY_ADDRS_OFF ((size_t)SKY_BATCH * SKY_SLOT)
-#define SKY_LENS_OFF (SKY_ADDRS_OFF + (size_t)SKY_BATCH * SKY_ADDR)
-#define SKY_SHARED_BYTES (SKY_LENS_OFF + (size_t)SKY_BATCH * sizeof(int32_t))
+#define SKY_ADDRS_OFF_FOR(batch, slot) ((size_t)(batch) * (slot))
+#define SKY_LENS_OFF_FOR(batch, slot) (SKY_ADDRS_OFF_FOR(batch, slot) + (size_t)(batch) * SKY_ADDR)
+#define SKY_SHARED_BYTES_FOR(batch, slot) (SKY_LENS_OFF_FOR(batch, slot) + (size_t)(batch) * sizeof(int32_t))
+#define SKY_ADDRS_OFF SKY_ADDRS_OFF_FOR(SKY_BATCH, SKY_SLOT)
+#define SKY_LENS_OFF SKY_LENS_OFF_FOR(SKY_BATCH, SKY_SLOT)
 
 enum sky_state { SKY_OPEN, SKY_CLOSING, SKY_CLOSED };
 
 typedef struct {
   uint8_t *data;
   uint32_t len;
-  socklen_t alen;
+  socklen_t alen;       /* 0: no address (a connected socket sends to its peer) */
   struct sockaddr_in6 addr; /* a sockaddr_in fits in its first 16 bytes */
 } sky_out;
 
@@ -64,6 +73,13 @@ typedef struct {
 typedef struct sky_sock {
   napi_env env;
   int fd;
+  int family;           /* 4 or 6 */
+  int batch;            /* datagrams per recvmmsg (<= SKY_BATCH) */
+  size_t slot;          /* bytes per received datagram */
+  size_t addrs_off;     /* where the source addresses start in `shared` */
+  size_t lens_off;      /* where the lengths start */
+  int connected;        /* connect() was called: sends need no address, errors go to JS */
+  int pending_err;      /* connected: the first send error since JS last heard of one */
   enum sky_state state;
   int poll_ready;       /* uv_poll_init succeeded: uv_close is owed */
   int polling;          /* events currently polled */
@@ -96,7 +112,7 @@ int sky_socket_local(int fd, struct sockaddr_storage *addr, socklen_t *alen);
 int sky_addr_parse(const char *host, int port, int family, struct sockaddr_storage *out, socklen_t *alen);
 int sky_addr_format(const struct sockaddr *sa, char *out, size_t outlen, int *port);
 
-/* queue.c: replies waiting for the socket. */
+/* queue.c: replies waiting for the socket. addr NULL: to the connected peer. */
 int sky_queue_init(sky_sock *s);
 int sky_queue_push(sky_sock *s, const uint8_t *data, size_t len, const uint8_t *addr);
 void sky_queue_flush(sky_sock *s);
@@ -107,6 +123,8 @@ uint32_t sky_queue_room(const sky_sock *s);
 /* recv.c: the poll callback (reads batches, calls JS, flushes) and the poll mask. */
 void sky_on_poll(uv_poll_t *h, int status, int events);
 void sky_update_poll(sky_sock *s);
+/* Calls JS's onBatch(count); a negative count is -errno (connected sockets: an ICMP error, a refused send). */
+void sky_call_js(sky_sock *s, int count);
 
 /* lifetime.c: close, finalizer, environment teardown. */
 void sky_begin_close(sky_sock *s);
@@ -115,6 +133,8 @@ void sky_on_env_teardown(napi_async_cleanup_hook_handle handle, void *arg);
 void sky_free(sky_sock *s);
 int32_t sky_live_sockets(void);
 void sky_live_add(int32_t d);
+int32_t sky_open_sockets(void);
+void sky_open_add(int32_t d);
 
 /* Throws a JS Error with code (e.g. "EADDRINUSE") and syscall; returns NULL for the caller to return. */
 napi_value sky_throw_errno(napi_env env, int err, const char *syscall);

@@ -14,7 +14,18 @@ import { forwardMetrics, type ForwardMetrics } from './metrics.js';
 import type { ForwardOptions } from './options.js';
 import { Upstream } from './upstream.js';
 import { UpstreamError } from './udp.js';
+import { udpPathFor } from '../../src/server/udp/choose.js';
 import type { UpstreamAddress } from './upstreams.js';
+
+/** The state of one query's tries. */
+interface Tries {
+  deadline: number;
+  /** Every upstream was down when it began: down ones are tried anyway. */
+  allDown: boolean;
+  refusedBy: Set<Upstream>;
+  /** The last REFUSED reply, for the client when no upstream does better. */
+  refused: Buffer | null;
+}
 
 function zone(z: string): string {
   return trimDot(z.toLowerCase());
@@ -54,6 +65,8 @@ export class Forwarder implements Plugin {
       udpSockets: opts.udpSockets,
       socketMaxQueries: opts.socketMaxQueries,
       socketMaxAgeMs: toMs(opts.socketMaxAge),
+      // A host that does not say (older than udpPath) gets what dns.udp "auto" (or SKYDNS_UDP) would give.
+      udpPath: ctx.udpPath?.() ?? udpPathFor(undefined),
       signal: this.abort.signal,
       onProbeFailure: (to: string) => this.m.probeFailed(to),
       onDiscard: (why: string) => {
@@ -94,7 +107,7 @@ export class Forwarder implements Plugin {
     return this.upstreams.some((u) => !u.loop);
   }
 
-  async serveDNS(req: Request, next: (r?: Request) => Promise<Reply>): Promise<Reply> {
+  serveDNS(req: Request, next: (r?: Request) => Promise<Reply>): Reply | Promise<Reply> {
     if (this.loop.seen(req.name)) return { msg: { rcode: Rcode.REFUSED } };
     if (!isSubdomain(req.name, this.from) || this.except.some((z) => isSubdomain(req.name, z))) return next();
     if (this.opts.maxConcurrent > 0 && this.inflight >= this.opts.maxConcurrent) {
@@ -103,11 +116,22 @@ export class Forwarder implements Plugin {
       return { msg: { rcode: Rcode.REFUSED } };
     }
     this.inflight++;
-    try {
-      return await this.forward(req);
-    } finally {
-      this.inflight--;
-    }
+    return this.forward(req);
+  }
+
+  /** Every query that passed the maxConcurrent check ends in one of these, once. */
+  private readonly release = (r: Reply): Reply => {
+    this.inflight--;
+    return r;
+  };
+
+  private readonly dec = (): void => {
+    this.inflight--;
+  };
+
+  /** tries() with the query released however it ends (a rejection too). */
+  private rest(req: Request, list: Upstream[], t: Tries, from: number): Promise<Reply> {
+    return this.tries(req, list, t, from).finally(this.dec);
   }
 
   /** Upstreams to try, in policy order: the healthy ones, or (all down, and configured so) every non-looping one. */
@@ -131,47 +155,89 @@ export class Forwarder implements Plugin {
     }
   }
 
-  private async forward(req: Request): Promise<Reply> {
+  /**
+   * The first try is the common case, a UDP exchange that is answered: it
+   * runs as one promise and one callback. Anything else (a failure, REFUSED,
+   * TCP, preferUdp's TCP retry) goes on in tries(), the general loop.
+   */
+  private forward(req: Request): Promise<Reply> {
     const list = this.order();
     if (list.length === 0) {
       this.stats.servfailAllDown++;
       this.m.allDown();
-      return { msg: { rcode: Rcode.SERVFAIL, flags: { ra: true } } };
+      return Promise.resolve(this.release({ msg: { rcode: Rcode.SERVFAIL, flags: { ra: true } } }));
     }
+    const t = { deadline: this.ctx.clock.now() + this.timeoutMs, allDown: !list[0]!.healthy, refusedBy: new Set<Upstream>(), refused: null as Buffer | null };
+    const up = list[0]!;
+    if (up.loop || (up.down && !t.allDown) || this.opts.forceTcp || this.opts.preferUdp || req.transport !== 'udp') return this.rest(req, list, t, 0);
+    const t0 = performance.now();
+    this.m.sent(up.name);
+    return up.exchange(buildUpstreamQuery(req, randomId()), 'udp', Math.min(this.tryTimeoutMs, this.timeoutMs)).then(
+      (reply) => {
+        const r = this.accept(up, req, reply, t0, t);
+        return r ? this.release(r) : this.rest(req, list, t, 1);
+      },
+      (err) => {
+        this.attemptFailed(up, req, err);
+        return this.rest(req, list, t, 1);
+      },
+    );
+  }
+
+  /**
+   * A reply from `up`: the client's reply, or null when the next upstream
+   * should be tried (REFUSED, kept in `t` in case nobody does better; or a
+   * malformed reply, counted as a failed attempt).
+   */
+  private accept(up: Upstream, req: Request, reply: Buffer, t0: number, t: Tries): Reply | null {
+    let wire: Buffer;
+    try {
+      wire = toClientWire(reply, req);
+    } catch (err) {
+      this.attemptFailed(up, req, err);
+      return null;
+    }
+    up.succeeded();
+    const rcode = rcodeOf(reply);
+    this.m.answered(up.name, rcode, (performance.now() - t0) / 1000);
+    // REFUSED usually means this upstream will not recurse for us; another one may.
+    if (rcode === Rcode.REFUSED) {
+      t.refusedBy.add(up);
+      t.refused = wire;
+      return null;
+    }
+    this.stats.forwarded++;
+    return { wire };
+  }
+
+  private attemptFailed(up: Upstream, req: Request, err: unknown): void {
+    this.stats.failedAttempts++;
+    this.m.failed(up.name, err instanceof UpstreamError ? err.kind : 'malformed');
+    up.failed(err);
+    this.ctx.logger.debug({ upstream: up.name, name: req.qname, type: req.type, err: (err as Error).message }, 'upstream attempt failed');
+  }
+
+  /** Tries list[`from`] onwards (not released: see rest()): each upstream at most twice (a lost UDP datagram deserves a second chance), all within the deadline. */
+  private async tries(req: Request, list: Upstream[], t: Tries, from: number): Promise<Reply> {
     const clock = this.ctx.clock;
-    const deadline = clock.now() + this.timeoutMs;
-    const allDown = !list[0]!.healthy;
-    const refusedBy = new Set<Upstream>();
-    let refused: Buffer | null = null;
-    // Each upstream at most twice (a lost UDP datagram deserves a second chance), all within the deadline.
-    for (let i = 0; i < list.length * 2; i++) {
+    for (let i = from; i < list.length * 2; i++) {
       const up = list[i % list.length]!;
-      if (up.loop || refusedBy.has(up) || (up.down && !allDown)) continue;
-      const left = deadline - clock.now();
+      if (up.loop || t.refusedBy.has(up) || (up.down && !t.allDown)) continue;
+      const left = t.deadline - clock.now();
       if (left <= 0) break;
       const t0 = performance.now();
       this.m.sent(up.name);
+      let reply: Buffer;
       try {
-        const reply = await this.attempt(up, req, Math.min(this.tryTimeoutMs, left));
-        const wire = toClientWire(reply, req);
-        up.succeeded();
-        this.m.answered(up.name, rcodeOf(reply), (performance.now() - t0) / 1000);
-        // REFUSED usually means this upstream will not recurse for us; another one may.
-        if (rcodeOf(reply) === Rcode.REFUSED) {
-          refusedBy.add(up);
-          refused = wire;
-          continue;
-        }
-        this.stats.forwarded++;
-        return { wire };
+        reply = await this.attempt(up, req, Math.min(this.tryTimeoutMs, left));
       } catch (err) {
-        this.stats.failedAttempts++;
-        this.m.failed(up.name, err instanceof UpstreamError ? err.kind : 'malformed');
-        up.failed(err);
-        this.ctx.logger.debug({ upstream: up.name, name: req.qname, type: req.type, err: (err as Error).message }, 'upstream attempt failed');
+        this.attemptFailed(up, req, err);
+        continue;
       }
+      const r = this.accept(up, req, reply, t0, t);
+      if (r) return r;
     }
-    if (refused) return { wire: refused };
+    if (t.refused) return { wire: t.refused };
     return { msg: { rcode: Rcode.SERVFAIL, flags: { ra: true } } };
   }
 

@@ -9,7 +9,7 @@
  * (see udp.ts).
  */
 import { randomFillSync } from 'node:crypto';
-import { patchWire, prepareWire } from '../../src/dns/index.js';
+import { allocReply } from '../../src/dns/index.js';
 import type { Request } from '../../src/plugin.js';
 
 // Random IDs are drawn from a refilled pool: one CSPRNG call per 512 queries.
@@ -36,17 +36,20 @@ export const UPSTREAM_UDP_SIZE = 1232;
 export function buildUpstreamQuery(req: Request, id: number): Buffer {
   const qEnd = req.qnameEnd + 4;
   const opt = req.edns !== null;
-  const out = Buffer.alloc(qEnd + (opt ? 11 : 0));
+  // From the pool (no zero fill): every byte is written below.
+  const out = Buffer.allocUnsafe(qEnd + (opt ? 11 : 0));
   out.writeUInt16BE(id, 0);
   out.writeUInt16BE((req.rd ? 0x0100 : 0) | (req.cd ? 0x0010 : 0), 2);
-  out.writeUInt16BE(1, 4);
-  out.writeUInt16BE(opt ? 1 : 0, 10);
+  out.writeUInt32BE(0x00010000, 4); // QDCOUNT 1, ANCOUNT 0
+  out.writeUInt32BE(opt ? 1 : 0, 8); // NSCOUNT 0, ARCOUNT
   req.raw.copy(out, 12, 12, qEnd);
   if (req.edns) {
     // Root owner, TYPE OPT, CLASS = payload size, TTL = ext-rcode 0, version 0, DO flag; no RDATA.
+    out[qEnd] = 0;
     out.writeUInt16BE(41, qEnd + 1);
     out.writeUInt16BE(Math.min(Math.max(512, req.edns.udpSize), UPSTREAM_UDP_SIZE), qEnd + 3);
-    out.writeUInt16BE(req.do ? 0x8000 : 0, qEnd + 7);
+    out.writeUInt32BE(req.do ? 0x8000 : 0, qEnd + 5);
+    out.writeUInt16BE(0, qEnd + 9);
   }
   return out;
 }
@@ -101,15 +104,58 @@ export function replyMatches(reply: Buffer, query: Buffer): boolean {
   return reply.length >= o + 4 && reply.readUInt32BE(o) === query.readUInt32BE(o);
 }
 
+function skipName(buf: Buffer, off: number): number {
+  for (;;) {
+    if (off >= buf.length) throw new RangeError('name runs past the end');
+    const len = buf[off]!;
+    if (len === 0) return off + 1;
+    if ((len & 0xc0) === 0xc0) return off + 2;
+    off += len + 1;
+  }
+}
+
 /**
- * The upstream's reply made ready for the client: OPT stripped (the server
- * adds the one this client needs), the client's ID and question spelling back.
- * Throws RangeError on a malformed reply.
+ * The upstream's reply made ready for the client, in one pass and one copy:
+ * OPT stripped (the server adds the one this client needs; RFC 6891 allows
+ * it anywhere in the additional section, once), the client's ID, RD bit and
+ * question spelling back. Throws RangeError on a malformed reply.
  */
 export function toClientWire(reply: Buffer, req: Request): Buffer {
-  const w = prepareWire(reply);
-  const out = patchWire(w, req.id, req.rd, req.raw, req.qnameEnd, 0);
-  if (!out) throw new RangeError('reply question does not match the query');
+  if (reply.length < 12) throw new RangeError('reply shorter than a header');
+  if (reply.readUInt16BE(4) !== 1) throw new RangeError('reply does not have exactly one question');
+  const qnameEnd = skipName(reply, 12);
+  if (qnameEnd !== req.qnameEnd) throw new RangeError('reply question does not match the query');
+  let off = qnameEnd + 4;
+  if (off > reply.length) throw new RangeError('question runs past the end');
+  const an = reply.readUInt16BE(6);
+  const ns = reply.readUInt16BE(8);
+  const ar = reply.readUInt16BE(10);
+  let cutStart = -1;
+  let cutEnd = -1;
+  for (let i = 0, total = an + ns + ar; i < total; i++) {
+    const start = off;
+    off = skipName(reply, off);
+    if (off + 10 > reply.length) throw new RangeError('record runs past the end');
+    const next = off + 10 + reply.readUInt16BE(off + 8);
+    if (next > reply.length) throw new RangeError('record data runs past the end');
+    if (reply.readUInt16BE(off) === 41) {
+      if (i < an + ns || cutStart >= 0) throw new RangeError('OPT outside the additional section, or twice');
+      cutStart = start;
+      cutEnd = next;
+    }
+    off = next;
+  }
+  const cut = cutStart < 0 ? 0 : cutEnd - cutStart;
+  const out = allocReply(off - cut);
+  if (cutStart < 0) reply.copy(out, 0, 0, off);
+  else {
+    reply.copy(out, 0, 0, cutStart);
+    reply.copy(out, cutStart, cutEnd, off);
+    out.writeUInt16BE(ar - 1, 10);
+  }
+  out.writeUInt16BE(req.id, 0);
+  out[2] = req.rd ? out[2]! | 0x01 : out[2]! & 0xfe;
+  req.raw.copy(out, 12, 12, qnameEnd);
   return out;
 }
 

@@ -9,6 +9,7 @@ import { test } from 'node:test';
 import { ManualClock } from '../../src/clock.js';
 import { isSkyError } from '../../src/errors.js';
 import { Metrics } from '../../src/metrics.js';
+import { nativeOpenSockets } from '../../src/server/udp/native.js';
 import { expectReply, runPlugin, setupPlugin } from '../../src/testing/harness.js';
 import type { Forwarder } from './forward.js';
 import { A, RECORDS, forwardFixture } from './forward-fixture.js';
@@ -28,7 +29,8 @@ async function waitFor(cond: () => boolean): Promise<void> {
   assert.ok(cond(), 'condition not reached');
 }
 
-const udpHandles = () => process.getActiveResourcesInfo().filter((r) => r === 'UDPWrap').length;
+/** UDP sockets open in this process: node:dgram's handles and the native path's. */
+const udpHandles = () => process.getActiveResourcesInfo().filter((r) => r === 'UDPWrap').length + nativeOpenSockets();
 
 test('many queries in flight share the few sockets of the pool, each on its own source port', async () => {
   const up = await upstream();

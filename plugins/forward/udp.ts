@@ -5,7 +5,10 @@
  * Each socket is bound by the kernel to its own random ephemeral port and
  * connected to the upstream: the kernel then only delivers datagrams from
  * that address and port, and an ICMP port-unreachable surfaces as an error at
- * once instead of a timeout. Many queries are in flight on one socket, told
+ * once instead of a timeout. On the native UDP path the sockets are the
+ * addon's (src/server/udp/native.ts NativeUdpClient): the queries of one
+ * batch of client queries leave with one sendmmsg per socket, and replies are
+ * read in batches; on dgram, one send and one 'message' per datagram. Many queries are in flight on one socket, told
  * apart by ID; an ID is drawn from a CSPRNG and never reused while a query
  * with it is in flight on that socket. A reply whose source, ID or question
  * does not match a query in flight is discarded and the wait goes on
@@ -13,8 +16,9 @@
  * `maxAgeMs` (so a port an attacker learned stops being useful), and closed
  * once their last query in flight is settled.
  */
-import dgram from 'node:dgram';
 import type { Clock, Timer } from '../../src/clock.js';
+import { openUdpClient } from '../../src/server/udp/choose.js';
+import type { UdpClient, UdpPath } from '../../src/server/udp/socket.js';
 import { randomId, replyMatches } from './message.js';
 import type { UpstreamAddress } from './upstreams.js';
 
@@ -37,6 +41,8 @@ export interface ExchangeOptions {
 
 export interface UdpPoolSettings {
   clock: Clock;
+  /** The server's UDP path: native sockets send upstream queries with sendmmsg and read replies in batches. */
+  path: UdpPath;
   /** Aborted when the forwarder stops: every query in flight fails with 'aborted' and the sockets close. */
   signal: AbortSignal;
   /** Sockets (so source ports) in use at once for this upstream. */
@@ -56,12 +62,21 @@ export interface UdpPoolSettings {
 export const SOCKET_INFLIGHT_MAX = 16384;
 
 interface Waiter {
+  id: number;
   query: Buffer;
-  timer: Timer;
+  /** Clock time at which it fails with a timeout. */
+  deadline: number;
+  timeoutMs: number;
+  settled: boolean;
   resolve(reply: Buffer): void;
   reject(err: Error): void;
 }
 
+/**
+ * One socket of the pool. Its queries' timeouts are one clock timer, armed
+ * for the earliest deadline, over a queue in deadline order (replies mostly
+ * come in order, so settled queries leave from its head): no timer per query.
+ */
 class PooledSocket {
   readonly waiting = new Map<number, Waiter>();
   /** Queries sent on it so far. */
@@ -69,25 +84,17 @@ class PooledSocket {
   /** No new queries: closed once `waiting` is empty. */
   retired = false;
   closed = false;
-  private peer: { address: string; port: number } | null = null;
-  /** Queries written before the connect finished. */
-  private queued: Buffer[] | null = [];
   private readonly ageTimer: Timer | null;
-  private readonly sock: dgram.Socket;
+  private readonly sock: UdpClient;
+  /** Queries in deadline order from `head` on (settled ones stay until they reach the head). */
+  private queue: (Waiter | undefined)[] = [];
+  private head = 0;
+  private timer: Timer | null = null;
+  private timerAt = Infinity;
 
+  /** Throws when the socket cannot be opened (EMFILE, ...). */
   constructor(private readonly pool: UdpPool, private readonly up: UpstreamAddress) {
-    this.sock = dgram.createSocket(up.family === 6 ? 'udp6' : 'udp4');
-    this.sock.on('error', (err) => this.fail(err));
-    this.sock.on('message', (msg, rinfo) => this.onMessage(msg, rinfo));
-    // connect() binds port 0 first: the kernel picks a random free ephemeral port.
-    this.sock.connect(up.port, up.host, (err?: Error) => {
-      if (this.closed) return;
-      if (err) return this.fail(err);
-      this.peer = this.sock.remoteAddress();
-      const q = this.queued!;
-      this.queued = null;
-      for (const b of q) this.transmit(b);
-    });
+    this.sock = openUdpClient(pool.s.path, up, { message: (msg) => this.onMessage(msg), error: (err) => this.fail(err) });
     const age = pool.s.maxAgeMs;
     this.ageTimer = age > 0 ? pool.s.clock.setTimeout(() => pool.retire(this), age) : null;
   }
@@ -98,35 +105,74 @@ class PooledSocket {
     while (this.waiting.has(id)) id = randomId();
     query.writeUInt16BE(id, 0);
     this.sent++;
+    const deadline = this.pool.s.clock.now() + timeoutMs;
     const reply = new Promise<Buffer>((resolve, reject) => {
-      const timer = this.pool.s.clock.setTimeout(
-        () => this.settle(id, new UpstreamError('timeout', `no reply from ${this.up.name} within ${timeoutMs} ms`)),
-        timeoutMs,
-      );
-      this.waiting.set(id, { query, timer, resolve, reject });
-      if (this.queued) this.queued.push(query);
-      else this.transmit(query);
+      const w: Waiter = { id, query, deadline, timeoutMs, settled: false, resolve, reject };
+      this.waiting.set(id, w);
+      this.enqueue(w);
+      this.sock.send(query);
     });
     // Its last query: no new ones; it closes once this one (and any other in flight) is settled.
     if (this.pool.s.maxQueries > 0 && this.sent >= this.pool.s.maxQueries) this.pool.retire(this);
     return reply;
   }
 
-  private transmit(query: Buffer): void {
-    // The callback reports send errors: on a connected socket they include an
-    // ICMP error left pending by an earlier datagram (see fail()).
-    this.sock.send(query, this.onSent);
+  /** Into the deadline queue (behind every later deadline: usually at the end). */
+  private enqueue(w: Waiter): void {
+    const q = this.queue;
+    let i = q.length;
+    q.push(w);
+    while (i > this.head && q[i - 1]!.deadline > w.deadline) {
+      q[i] = q[i - 1];
+      i--;
+    }
+    q[i] = w;
+    if (w.deadline < this.timerAt) this.arm(w.deadline);
   }
 
-  private readonly onSent = (err: Error | null): void => {
-    if (err) this.fail(err);
+  private arm(at: number): void {
+    this.timer?.cancel();
+    this.timerAt = at;
+    this.timer = this.pool.s.clock.setTimeout(this.expire, Math.max(0, at - this.pool.s.clock.now()));
+  }
+
+  /** The timer: every query whose deadline has come fails with a timeout; the timer is armed for the next. */
+  private readonly expire = (): void => {
+    this.timer = null;
+    this.timerAt = Infinity;
+    const now = this.pool.s.clock.now();
+    // settle() compacts: read this.queue afresh each time.
+    while (this.head < this.queue.length) {
+      const w = this.queue[this.head]!;
+      if (w.settled) {
+        this.queue[this.head++] = undefined;
+        continue;
+      }
+      if (w.deadline > now) break;
+      this.settle(w.id, new UpstreamError('timeout', `no reply from ${this.up.name} within ${w.timeoutMs} ms`));
+    }
+    this.compact();
+    if (!this.closed && this.head < this.queue.length) this.arm(this.queue[this.head]!.deadline);
   };
 
-  private onMessage(msg: Buffer, rinfo: dgram.RemoteInfo): void {
-    // The kernel already filters a connected socket; this check keeps the rule explicit.
-    if (!this.peer || rinfo.address !== this.peer.address || rinfo.port !== this.peer.port) {
-      return this.pool.s.onDiscard(`reply from ${rinfo.address}:${rinfo.port}, not ${this.up.name}`);
+  /** Drops settled queries from the head of the queue; empty, the timer goes too. */
+  private compact(): void {
+    const q = this.queue;
+    while (this.head < q.length && q[this.head]!.settled) q[this.head++] = undefined;
+    if (this.head === q.length) {
+      q.length = 0;
+      this.head = 0;
+      this.timer?.cancel();
+      this.timer = null;
+      this.timerAt = Infinity;
+    } else if (this.head > 64 && this.head * 2 > q.length) {
+      this.queue = q.slice(this.head);
+      this.head = 0;
     }
+  }
+
+  /** A datagram from the upstream (a connected socket hears from no one else). */
+  private onMessage(msg: Buffer): void {
     const w = msg.length >= 12 ? this.waiting.get(msg.readUInt16BE(0)) : undefined;
     if (!w || !replyMatches(msg, w.query)) return this.pool.s.onDiscard(`reply from ${this.up.name} with no query in flight for its ID and question`);
     this.settle(msg.readUInt16BE(0), null, msg);
@@ -137,7 +183,8 @@ class PooledSocket {
     const w = this.waiting.get(id);
     if (!w) return;
     this.waiting.delete(id);
-    w.timer.cancel();
+    w.settled = true;
+    this.compact();
     if (err) w.reject(err);
     else w.resolve(reply!);
     if (this.retired && this.waiting.size === 0) this.close();
@@ -164,6 +211,8 @@ class PooledSocket {
     this.retired = true;
     this.closed = true;
     this.ageTimer?.cancel();
+    this.timer?.cancel();
+    this.timer = null;
     if (err) for (const id of [...this.waiting.keys()]) this.settle(id, err);
     this.sock.close();
     this.pool.closedOne(this);
@@ -187,7 +236,12 @@ export class UdpPool {
   /** Sends `query` (its ID is replaced by a fresh one) and resolves with the matching reply. */
   exchange(query: Buffer, timeoutMs: number): Promise<Buffer> {
     if (this.s.signal.aborted) return Promise.reject(new UpstreamError('aborted', 'forwarder stopped'));
-    const sock = this.pick();
+    let sock: PooledSocket | null;
+    try {
+      sock = this.pick();
+    } catch (err) {
+      return Promise.reject(new UpstreamError('network', `${this.up.name}: ${(err as Error).message}`, { cause: err }));
+    }
     if (!sock) return Promise.reject(new UpstreamError('network', `${this.up.name}: ${SOCKET_INFLIGHT_MAX} queries in flight on every socket`));
     return sock.send(query, timeoutMs);
   }

@@ -10,6 +10,7 @@ import { buildProbeQuery, randomId } from './message.js';
 import { TcpPool } from './tcp.js';
 import { UdpPool, UpstreamError, type ExchangeOptions } from './udp.js';
 import type { UpstreamAddress } from './upstreams.js';
+import type { UdpPath } from '../../src/server/udp/socket.js';
 
 export interface UpstreamSettings {
   clock: Clock;
@@ -23,6 +24,8 @@ export interface UpstreamSettings {
   udpSockets: number;
   socketMaxQueries: number;
   socketMaxAgeMs: number;
+  /** The server's UDP path (native or dgram): the UDP sockets use the same. */
+  udpPath: UdpPath;
   signal: AbortSignal;
   onDiscard: (why: string) => void;
   onProbeFailure: (name: string) => void;
@@ -34,8 +37,9 @@ export class Upstream {
   down = false;
   /** Set when loop detection found this upstream is (or leads back to) this server. */
   loop = false;
-  /** Probes sent while down (tests and metrics). */
+  /** Probes sent while down, and those that failed (tests and metrics). */
   probes = 0;
+  probeFailures = 0;
   readonly tcp: TcpPool;
   readonly udp: UdpPool;
   private probeTimer: Timer | null = null;
@@ -44,6 +48,7 @@ export class Upstream {
     this.tcp = new TcpPool(addr, s.clock, s.expireMs, s.onDiscard);
     this.udp = new UdpPool(addr, {
       clock: s.clock,
+      path: s.udpPath,
       signal: s.signal,
       sockets: s.udpSockets,
       maxQueries: s.socketMaxQueries,
@@ -106,6 +111,7 @@ export class Upstream {
       await this.exchange(buildProbeQuery([], 2 /* NS */, randomId()), this.s.forceTcp ? 'tcp' : 'udp', this.s.tryTimeoutMs);
       this.succeeded();
     } catch {
+      this.probeFailures++;
       this.s.onProbeFailure(this.name);
       if (this.down) this.scheduleProbe();
     }

@@ -5,9 +5,9 @@
  * on Linux, else dgram; "native" when the addon is unavailable is an error.
  */
 import { SkyError } from '../../errors.js';
-import { DgramUdpSocket } from './dgram.js';
-import { NativeUdpSocket, nativeBinding } from './native.js';
-import type { UdpBindOptions, UdpPath, UdpSink, UdpSocket } from './socket.js';
+import { DgramUdpClient, DgramUdpSocket } from './dgram.js';
+import { NativeUdpSocket, nativeBinding, nativeUdpClient } from './native.js';
+import type { UdpBindOptions, UdpClient, UdpClientHandler, UdpPath, UdpPeer, UdpSink, UdpSocket } from './socket.js';
 
 export type UdpMode = 'auto' | UdpPath;
 
@@ -31,6 +31,15 @@ export function resolveUdpPath(configured: UdpMode | undefined, path = 'dns.udp'
   throw new SkyError('SKY_ERR_UDP_NATIVE_UNAVAILABLE', `${from} but ${b.reason}`, { path });
 }
 
+/** The path `configured` resolves to, or dgram where resolveUdpPath would throw (the server reports that itself). */
+export function udpPathFor(configured: UdpMode | undefined): UdpPath {
+  try {
+    return resolveUdpPath(configured);
+  } catch {
+    return 'dgram';
+  }
+}
+
 /** Why "auto" fell back to dgram (undefined when native is available). */
 export function nativeUnavailableReason(): string | undefined {
   const b = nativeBinding();
@@ -39,6 +48,16 @@ export function nativeUnavailableReason(): string | undefined {
 
 export function bindUdp(path: UdpPath, o: UdpBindOptions, sink: UdpSink): Promise<UdpSocket> {
   return path === 'native' ? NativeUdpSocket.bind(o, sink) : DgramUdpSocket.bind(o, sink);
+}
+
+/**
+ * A connected client socket to `peer` on `path` (the server's). Native falls
+ * back to dgram only when the addon is missing; an error opening a native
+ * socket (EMFILE, ...) is thrown, as dgram would report it.
+ */
+export function openUdpClient(path: UdpPath, peer: UdpPeer, handler: UdpClientHandler): UdpClient {
+  if (path === 'native' && 'binding' in nativeBinding()) return nativeUdpClient(peer, handler);
+  return new DgramUdpClient(peer, handler);
 }
 
 /** The path as the start-up log line says it. */

@@ -3,7 +3,9 @@
  * arrive in batches of up to 64 (recvmmsg), JS is called once per batch and
  * reads the payloads, source addresses and lengths from one shared
  * ArrayBuffer; replies are queued in the addon and leave with one sendmmsg
- * per batch. The only importer of the compiled binding.
+ * per batch. Also the connected client socket the forward plugin sends its
+ * upstream queries through (NativeUdpClient). The only importer of the
+ * compiled binding.
  *
  * Each datagram is copied out of the shared arena into its own small Buffer
  * before `answer` sees it: a request may outlive the batch (an async chain
@@ -11,14 +13,19 @@
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { endianness } from 'node:os';
+import { constants, endianness } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isPromise } from '../../chain.js';
-import type { UdpBindOptions, UdpCounters, UdpRemote, UdpSink, UdpSocket } from './socket.js';
+import type { UdpBindOptions, UdpClient, UdpClientHandler, UdpCounters, UdpPeer, UdpRemote, UdpSink, UdpSocket } from './socket.js';
 
 interface Handle {
   shared: ArrayBuffer;
+  /** The shared buffer's layout for this socket. */
+  batch: number;
+  slot: number;
+  addrsOff: number;
+  lensOff: number;
 }
 
 interface NativeStats {
@@ -35,15 +42,19 @@ interface NativeStats {
 }
 
 interface Binding {
-  open(family: number, host: string, port: number, reusePort: boolean, rcvbuf: number, sndbuf: number, onBatch: (count: number) => void): Handle;
-  send(h: Handle, buf: Buffer, addr: Buffer, off: number): boolean;
-  flush(h: Handle): void;
+  open(family: number, host: string, port: number, reusePort: boolean, rcvbuf: number, sndbuf: number, onBatch: (count: number) => void, batch?: number, slot?: number): Handle;
+  /** addr null: to the peer of a connected socket. */
+  send(h: Handle, buf: Buffer, addr: Buffer | null, off: number): boolean;
+  /** 0, or (connected) the errno of the first send refused since the last report. */
+  flush(h: Handle): number;
+  connect(h: Handle, host: string, port: number): void;
   close(h: Handle): void;
   queued(h: Handle): number;
   stats(h: Handle): NativeStats;
   local(h: Handle): [string, number];
   addrName(buf: Buffer, off: number): [string, number];
   liveSockets(): number;
+  openSockets(): number;
   BATCH: number;
   SLOT: number;
   ADDR: number;
@@ -91,6 +102,21 @@ export function nativeLiveSockets(): number {
   return 'binding' in b ? b.binding.liveSockets() : 0;
 }
 
+/** The payloads, source addresses and lengths of a handle's shared buffer. */
+function views(b: Binding, h: Handle): { arena: Buffer; addrs: Buffer; lens: Int32Array } {
+  return {
+    arena: Buffer.from(h.shared, 0, h.addrsOff),
+    addrs: Buffer.from(h.shared, h.addrsOff, h.batch * b.ADDR),
+    lens: new Int32Array(h.shared, h.lensOff, h.batch),
+  };
+}
+
+/** Native sockets whose fd is still open (closed ones drop out once libuv has closed them); tests check leaks with it. */
+export function nativeOpenSockets(): number {
+  const b = nativeBinding();
+  return 'binding' in b ? b.binding.openSockets() : 0;
+}
+
 export class NativeUdpSocket implements UdpSocket {
   readonly path = 'native' as const;
   readonly port: number;
@@ -112,9 +138,7 @@ export class NativeUdpSocket implements UdpSocket {
     private readonly sink: UdpSink,
   ) {
     this.h = b.open(o.family, o.host, o.port, o.reusePort ?? false, o.recvBufferSize ?? 0, o.sendBufferSize ?? 0, (n) => this.onBatch(n));
-    this.arena = Buffer.from(this.h.shared, 0, b.ADDRS_OFF);
-    this.addrs = Buffer.from(this.h.shared, b.ADDRS_OFF, b.BATCH * b.ADDR);
-    this.lens = new Int32Array(this.h.shared, b.LENS_OFF, b.BATCH);
+    ({ arena: this.arena, addrs: this.addrs, lens: this.lens } = views(b, this.h));
     this.port = b.local(this.h)[1];
   }
 
@@ -146,7 +170,7 @@ export class NativeUdpSocket implements UdpSocket {
 
   private onBatch(n: number): void {
     const { arena, addrs, lens, sink, b } = this;
-    const slot = b.SLOT;
+    const slot = this.h.slot;
     const astride = b.ADDR;
     for (let i = 0; i < n && !this.closed; i++) {
       const len = lens[i]!;
@@ -221,4 +245,124 @@ export class NativeUdpSocket implements UdpSocket {
     }
     return { address: this.lastV6Text, family: 'IPv6', port, size };
   }
+}
+
+/** Datagrams per read on an upstream client socket: replies trickle in, a server's 64 slots would sit idle. */
+const CLIENT_BATCH = 16;
+/**
+ * Bytes per received datagram on a client socket. The forwarder asks
+ * upstreams for at most 1232 bytes (512 without EDNS), so a reply never comes
+ * near it; one that does is cut, and handed on as a truncated reply (see
+ * truncatedReply). Small slots keep a socket's arena at 64 KiB: the pool
+ * replaces its sockets often, and 1 MiB arenas cost a memset and GC pressure
+ * each time.
+ */
+export const CLIENT_SLOT = 4096;
+
+/**
+ * A reply longer than its slot, as the header and question of its first
+ * bytes with TC set and no records: the forwarder then treats it as any
+ * truncated UDP reply (TCP retry, or TC to the client). Null when the first
+ * bytes hold no header and question.
+ */
+export function truncatedReply(cut: Buffer): Buffer | null {
+  if (cut.length < 12 || cut.readUInt16BE(4) !== 1) return null;
+  let o = 12;
+  while (o < cut.length && cut[o] !== 0) {
+    if (cut[o]! > 63) return null;
+    o += cut[o]! + 1;
+  }
+  if (o + 5 > cut.length) return null;
+  const out = Buffer.from(cut.subarray(0, o + 5));
+  out[2]! |= 0x02;
+  out.fill(0, 6, 12);
+  return out;
+}
+
+export class NativeUdpClient implements UdpClient {
+  readonly path = 'native' as const;
+  private readonly h: Handle;
+  private readonly arena: Buffer;
+  private readonly lens: Int32Array;
+  private closed = false;
+  private flushQueued = false;
+
+  constructor(
+    private readonly b: Binding,
+    peer: UdpPeer,
+    private readonly handler: UdpClientHandler,
+  ) {
+    this.h = b.open(peer.family, peer.family === 6 ? '::' : '0.0.0.0', 0, false, 0, 0, (n) => this.onBatch(n), CLIENT_BATCH, CLIENT_SLOT);
+    try {
+      b.connect(this.h, peer.host, peer.port);
+    } catch (err) {
+      b.close(this.h);
+      throw err;
+    }
+    ({ arena: this.arena, lens: this.lens } = views(b, this.h));
+  }
+
+  send(query: Buffer): void {
+    if (this.closed) return;
+    this.b.send(this.h, query, null, 0);
+    if (this.flushQueued) return;
+    this.flushQueued = true;
+    queueMicrotask(this.flush);
+  }
+
+  private readonly flush = (): void => {
+    this.flushQueued = false;
+    if (this.closed) return;
+    const errno = this.b.flush(this.h);
+    if (errno !== 0) this.handler.error(errnoError(errno, 'send'));
+  };
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.b.close(this.h);
+  }
+
+  private onBatch(n: number): void {
+    if (n < 0) {
+      if (!this.closed) this.handler.error(errnoError(-n, 'recv'));
+      return;
+    }
+    const { arena, lens, handler } = this;
+    const slot = this.h.slot;
+    for (let i = 0; i < n && !this.closed; i++) {
+      const len = lens[i]!;
+      if (len < 0) {
+        // Longer than the slot: its header and question, marked truncated.
+        const cut = truncatedReply(arena.subarray(i * slot, (i + 1) * slot));
+        if (cut) handler.message(cut);
+        continue;
+      }
+      const msg = Buffer.allocUnsafe(len);
+      arena.copy(msg, 0, i * slot, i * slot + len);
+      handler.message(msg);
+    }
+  }
+}
+
+/** An Error shaped like libuv's (code "ECONNREFUSED", errno, syscall) for an errno from the addon. */
+function errnoError(errno: number, syscall: string): NodeJS.ErrnoException {
+  const code = osErrnoName(errno);
+  const err: NodeJS.ErrnoException = new Error(`${syscall} ${code}`);
+  err.code = code;
+  err.errno = -errno;
+  err.syscall = syscall;
+  return err;
+}
+
+function osErrnoName(errno: number): string {
+  for (const [name, n] of Object.entries(constants.errno)) if (n === errno) return name;
+  return `errno ${errno}`;
+}
+
+/** A native client socket connected to `peer`; throws when the addon is missing or the socket cannot be opened. */
+export function nativeUdpClient(peer: UdpPeer, handler: UdpClientHandler): NativeUdpClient {
+  const b = nativeBinding();
+  if (!('binding' in b)) throw new Error(b.reason);
+  return new NativeUdpClient(b.binding, peer, handler);
 }

@@ -51,3 +51,28 @@ export interface UdpBindOptions {
   sendBufferSize?: number;
   recvBufferSize?: number;
 }
+
+/** Where a client socket sends (numeric address). */
+export interface UdpPeer {
+  host: string;
+  port: number;
+  family: 4 | 6;
+}
+
+export interface UdpClientHandler {
+  /** A datagram from the peer (the kernel delivers nothing else to a connected socket). */
+  message(msg: Buffer): void;
+  /** A socket error: failed connect, an ICMP error from the peer surfaced on send or receive. */
+  error(err: Error): void;
+}
+
+/**
+ * A connected UDP client socket on a random ephemeral port (forward's
+ * upstream sockets): native (native.ts) or node:dgram (dgram.ts). `send` may
+ * be called at once; what it sends leaves in order.
+ */
+export interface UdpClient {
+  readonly path: UdpPath;
+  send(datagram: Buffer): void;
+  close(): void;
+}
