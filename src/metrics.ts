@@ -40,4 +40,143 @@ export class Metrics {
     if (existing) return existing as Histogram<L>;
     return new Histogram({ name: full, help, labelNames, registers: [this.registry], ...(buckets ? { buckets } : {}) });
   }
+
+  /**
+   * A counter for the per-query hot path: `series(labels)` is looked up once
+   * (e.g. per upstream) and its `inc()` is a number increment; the registry
+   * reads the series at scrape time. prom-client's own inc() hashes the label
+   * set on every call.
+   */
+  seriesCounter<L extends string>(name: string, help: string, labelNames: readonly L[]): SeriesCounter<L> {
+    const full = `${NAMESPACE}_${name}`;
+    const existing = this.registry.getSingleMetric(full);
+    if (existing) return existing as unknown as SeriesCounter<L>;
+    const c = new SeriesCounter<L>(full, help, labelNames);
+    this.registry.registerMetric(c as never);
+    return c;
+  }
+
+  /** A histogram for the hot path, as seriesCounter: `series(labels).observe(v)` is a bucket increment. */
+  seriesHistogram<L extends string>(name: string, help: string, labelNames: readonly L[], buckets: readonly number[]): SeriesHistogram<L> {
+    const full = `${NAMESPACE}_${name}`;
+    const existing = this.registry.getSingleMetric(full);
+    if (existing) return existing as unknown as SeriesHistogram<L>;
+    const h = new SeriesHistogram<L>(full, help, labelNames, buckets);
+    this.registry.registerMetric(h as never);
+    return h;
+  }
+}
+
+type Labels<L extends string> = Record<L, string>;
+
+/** What prom-client's registry reads from a metric (its get()): the same shape its own metrics give. */
+export interface MetricSnapshot {
+  name: string;
+  help: string;
+  type: 'counter' | 'histogram';
+  values: { labels: Record<string, string | number>; value: number; metricName?: string }[];
+  aggregator: 'sum';
+}
+
+function seriesKey(labelNames: readonly string[], labels: Record<string, string>): string {
+  for (const k of Object.keys(labels)) if (!labelNames.includes(k)) throw new Error(`label "${k}" is not one of ${labelNames.join(', ')}`);
+  return labelNames.map((n) => `${n}\u0000${labels[n] ?? ''}`).join('\u0001');
+}
+
+/** The label values in the order of the metric's label names (the order they are printed in). */
+function inOrder(labelNames: readonly string[], labels: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const n of labelNames) if (labels[n] !== undefined) out[n] = labels[n];
+  return out;
+}
+
+export class CounterSeries {
+  value = 0;
+  constructor(readonly labels: Record<string, string>) {}
+  inc(by = 1): void {
+    this.value += by;
+  }
+}
+
+/** A Prometheus counter whose series are plain objects (see Metrics.seriesCounter); a prom-client metric to the registry. */
+export class SeriesCounter<L extends string> {
+  readonly type = 'counter';
+  readonly aggregator = 'sum';
+  private readonly all = new Map<string, CounterSeries>();
+
+  constructor(readonly name: string, readonly help: string, private readonly labelNames: readonly L[]) {}
+
+  /** The series for `labels` (created at 0 the first time). */
+  series(labels: Labels<L>): CounterSeries {
+    const key = seriesKey(this.labelNames, labels);
+    let s = this.all.get(key);
+    if (!s) this.all.set(key, (s = new CounterSeries(inOrder(this.labelNames, labels))));
+    return s;
+  }
+
+  async get(): Promise<MetricSnapshot> {
+    const values = [...this.all.values()].map((s) => ({ labels: { ...s.labels }, value: s.value }));
+    return { name: this.name, help: this.help, type: this.type, values, aggregator: this.aggregator };
+  }
+
+  reset(): void {
+    this.all.clear();
+  }
+}
+
+export class HistogramSeries {
+  /** Observations per bucket (not cumulative); the last is above every bound (+Inf). */
+  readonly counts: Float64Array;
+  sum = 0;
+  count = 0;
+  constructor(readonly labels: Record<string, string>, private readonly bounds: readonly number[]) {
+    this.counts = new Float64Array(bounds.length + 1);
+  }
+
+  observe(v: number): void {
+    const b = this.bounds;
+    let i = 0;
+    while (i < b.length && v > b[i]!) i++;
+    this.counts[i]!++;
+    this.sum += v;
+    this.count++;
+  }
+}
+
+/** A Prometheus histogram whose series are plain bucket arrays (see Metrics.seriesHistogram). */
+export class SeriesHistogram<L extends string> {
+  readonly type = 'histogram';
+  readonly aggregator = 'sum';
+  private readonly all = new Map<string, HistogramSeries>();
+  private readonly bounds: readonly number[];
+
+  constructor(readonly name: string, readonly help: string, private readonly labelNames: readonly L[], buckets: readonly number[]) {
+    this.bounds = [...buckets].sort((a, b) => a - b);
+  }
+
+  series(labels: Labels<L>): HistogramSeries {
+    const key = seriesKey(this.labelNames, labels);
+    let s = this.all.get(key);
+    if (!s) this.all.set(key, (s = new HistogramSeries(inOrder(this.labelNames, labels), this.bounds)));
+    return s;
+  }
+
+  /** In prom-client's shape: cumulative `_bucket` series with `le`, then `_sum` and `_count`. */
+  async get(): Promise<MetricSnapshot> {
+    const values: MetricSnapshot['values'] = [];
+    for (const s of this.all.values()) {
+      let acc = 0;
+      for (let i = 0; i <= this.bounds.length; i++) {
+        acc += s.counts[i]!;
+        values.push({ labels: { le: i < this.bounds.length ? this.bounds[i]! : '+Inf', ...s.labels }, value: acc, metricName: `${this.name}_bucket` });
+      }
+      values.push({ labels: { ...s.labels }, value: s.sum, metricName: `${this.name}_sum` });
+      values.push({ labels: { ...s.labels }, value: s.count, metricName: `${this.name}_count` });
+    }
+    return { name: this.name, help: this.help, type: this.type, values, aggregator: this.aggregator };
+  }
+
+  reset(): void {
+    this.all.clear();
+  }
 }
