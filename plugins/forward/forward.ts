@@ -136,6 +136,8 @@ export class Forwarder implements Plugin {
 
   /** Upstreams to try, in policy order: the healthy ones, or (all down, and configured so) every non-looping one. */
   private order(): Upstream[] {
+    // One upstream, healthy (the common case): the list itself, no copy per query.
+    if (this.upstreams.length === 1 && this.upstreams[0]!.healthy) return this.upstreams;
     let list = this.upstreams.filter((u) => u.healthy);
     if (list.length === 0 && !this.opts.servfailWhenAllDown) list = this.upstreams.filter((u) => !u.loop);
     if (list.length <= 1) return list;

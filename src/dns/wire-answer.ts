@@ -9,32 +9,46 @@
 /** Bytes of the OPT record the server appends to a reply when the query had one (RFC 6891). */
 export const OPT_ROOM = 11;
 
-let lastView: Buffer | null = null;
-let lastFull: Buffer | null = null;
+/**
+ * The most recent buffers `allocReply` made (views, and the buffers with the
+ * spare bytes behind them), newest at `ringAt - 1`. A reply made for a query
+ * answered later (forward: many replies resolve in one microtask checkpoint
+ * before the server finishes any of them) is still found here.
+ */
+const RING = 64;
+const ringViews: (Buffer | null)[] = new Array<Buffer | null>(RING).fill(null);
+const ringFulls: (Buffer | null)[] = new Array<Buffer | null>(RING).fill(null);
+let ringAt = 0;
 
 /**
  * A buffer of `len` bytes for a reply, with `OPT_ROOM` bytes of its own behind
  * it, so the server can append the OPT record without a second allocation and
- * copy (see `takeOptRoom`). Only the most recent one can be extended: the
- * server finishes a synchronous reply before the next one is made.
+ * copy (see `takeOptRoom`).
  */
 export function allocReply(len: number): Buffer {
   const full = Buffer.allocUnsafe(len + OPT_ROOM);
   const view = full.subarray(0, len);
-  lastView = view;
-  lastFull = full;
+  const i = ringAt++ & (RING - 1);
+  ringViews[i] = view;
+  ringFulls[i] = full;
   return view;
 }
 
 /**
- * `wire` with its `OPT_ROOM` spare bytes, when it is the last buffer
- * `allocReply` made (so the bytes behind it belong to it); null otherwise.
+ * `wire` with its `OPT_ROOM` spare bytes, when it is one of the last RING
+ * buffers `allocReply` made (so the bytes behind it belong to it), once: the
+ * entry is cleared, so the room is never handed out twice. Null otherwise.
  */
 export function takeOptRoom(wire: Buffer): Buffer | null {
-  if (wire !== lastView) return null;
-  const full = lastFull;
-  lastView = lastFull = null;
-  return full;
+  for (let n = 1; n <= RING; n++) {
+    const i = (ringAt - n) & (RING - 1);
+    if (ringViews[i] === wire) {
+      const full = ringFulls[i]!;
+      ringViews[i] = ringFulls[i] = null;
+      return full;
+    }
+  }
+  return null;
 }
 
 export interface WireAnswer {
