@@ -14,6 +14,8 @@ import { expectReply, runPlugin, setupPlugin } from '../../src/testing/harness.j
 import type { Forwarder } from './forward.js';
 import { A, RECORDS, forwardFixture } from './forward-fixture.js';
 import forward from './index.js';
+import { buildProbeQuery } from './message.js';
+import type { UpstreamError } from './udp.js';
 
 const FORGED = '203.0.113.66';
 
@@ -217,4 +219,56 @@ test('pool options: defaults filled, out-of-range values refused with their key 
   for (const [o, path] of bad) {
     await assert.rejects(setupPlugin(forward, { to: [up.address], ...o }), (e: unknown) => isSkyError(e, 'SKY_ERR_CONFIG_INVALID') && e.path === path, path);
   }
+});
+
+test('timeouts: one clock timer per socket, not one per query; each query fails at its own deadline, in deadline order', async () => {
+  const up = await upstream({ drop: true });
+  const { p, clock } = await fwd({ to: [up.address], udpSockets: 1, socketMaxAge: 0, maxFails: 0 });
+  const pool = p.upstreams[0]!.udp;
+  const q = (name: string) => buildProbeQuery(name.split('.'), 1, 0);
+  const failedAt = new Map<string, number>();
+  const ask = (name: string, ms: number) =>
+    pool.exchange(q(name), ms).then(
+      () => assert.fail(`${name} was answered`),
+      (err: UpstreamError) => {
+        assert.equal(err.kind, 'timeout');
+        failedAt.set(name, clock.now());
+      },
+    );
+  const start = clock.now();
+  // Deadlines out of order: 1000, 500 (goes before it), 2000, 500 again.
+  const all = [ask('a.test', 1000), ask('b.test', 500), ask('c.test', 2000), ask('d.test', 500)];
+  await up.received(4);
+  assert.equal(clock.timers, 1, 'four queries in flight, one timer');
+  clock.advance(499);
+  await new Promise((r) => setImmediate(r));
+  assert.equal(failedAt.size, 0);
+  clock.advance(1);
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual([...failedAt.keys()].sort(), ['b.test', 'd.test']);
+  assert.equal(clock.timers, 1, 're-armed for the next deadline');
+  clock.advance(500);
+  await new Promise((r) => setImmediate(r));
+  clock.advance(1000);
+  await Promise.all(all);
+  assert.deepEqual(Object.fromEntries([...failedAt].map(([n, t]) => [n, t - start])), { 'b.test': 500, 'd.test': 500, 'a.test': 1000, 'c.test': 2000 });
+  assert.equal(clock.timers, 0, 'nothing in flight: no timer');
+});
+
+test('a reply settles its query only; the others keep their deadlines', async () => {
+  const up = await upstream({ handler: (q) => (q.name === 'drop.example.org' ? 'drop' : { rcode: 0, answers: [{ name: q.name, type: 'A', ttl: 5, data: '192.0.2.1' }] }) });
+  const { p, clock } = await fwd({ to: [up.address], udpSockets: 1, socketMaxAge: 0, maxFails: 0 });
+  const pool = p.upstreams[0]!.udp;
+  const dropped = pool.exchange(buildProbeQuery(['drop', 'example', 'org'], 1, 0), 1000);
+  const answered = await pool.exchange(buildProbeQuery(['www', 'example', 'org'], 1, 0), 500);
+  assert.equal(answered.readUInt16BE(6), 1, 'answered');
+  assert.equal(clock.timers, 1, 'the dropped query still has its deadline');
+  clock.advance(999);
+  let failed = false;
+  void dropped.catch(() => (failed = true));
+  await new Promise((r) => setImmediate(r));
+  assert.equal(failed, false);
+  clock.advance(1);
+  await assert.rejects(dropped, { kind: 'timeout' });
+  assert.equal(clock.timers, 0);
 });
