@@ -22,7 +22,8 @@ interface Tries {
   deadline: number;
   /** Every upstream was down when it began: down ones are tried anyway. */
   allDown: boolean;
-  refusedBy: Set<Upstream>;
+  /** Upstreams that answered REFUSED (made on the first REFUSED: most queries never need it). */
+  refusedBy: Set<Upstream> | null;
   /** The last REFUSED reply, for the client when no upstream does better. */
   refused: Buffer | null;
 }
@@ -169,12 +170,13 @@ export class Forwarder implements Plugin {
       this.m.allDown();
       return Promise.resolve(this.release({ msg: { rcode: Rcode.SERVFAIL, flags: { ra: true } } }));
     }
-    const t = { deadline: this.ctx.clock.now() + this.timeoutMs, allDown: !list[0]!.healthy, refusedBy: new Set<Upstream>(), refused: null as Buffer | null };
+    const t: Tries = { deadline: this.ctx.clock.now() + this.timeoutMs, allDown: !list[0]!.healthy, refusedBy: null, refused: null };
     const up = list[0]!;
     if (up.loop || (up.down && !t.allDown) || this.opts.forceTcp || this.opts.preferUdp || req.transport !== 'udp') return this.rest(req, list, t, 0);
     const t0 = performance.now();
     this.m.sent(up.name);
-    return up.exchange(buildUpstreamQuery(req, randomId()), 'udp', Math.min(this.tryTimeoutMs, this.timeoutMs)).then(
+    // ID 0: the pool writes one no other query in flight on its socket has.
+    return up.exchange(buildUpstreamQuery(req, 0), 'udp', Math.min(this.tryTimeoutMs, this.timeoutMs)).then(
       (reply) => {
         const r = this.accept(up, req, reply, t0, t);
         return r ? this.release(r) : this.rest(req, list, t, 1);
@@ -204,7 +206,7 @@ export class Forwarder implements Plugin {
     this.m.answered(up.name, rcode, (performance.now() - t0) / 1000);
     // REFUSED usually means this upstream will not recurse for us; another one may.
     if (rcode === Rcode.REFUSED) {
-      t.refusedBy.add(up);
+      (t.refusedBy ??= new Set()).add(up);
       t.refused = wire;
       return null;
     }
@@ -224,7 +226,7 @@ export class Forwarder implements Plugin {
     const clock = this.ctx.clock;
     for (let i = from; i < list.length * 2; i++) {
       const up = list[i % list.length]!;
-      if (up.loop || t.refusedBy.has(up) || (up.down && !t.allDown)) continue;
+      if (up.loop || t.refusedBy?.has(up) || (up.down && !t.allDown)) continue;
       const left = t.deadline - clock.now();
       if (left <= 0) break;
       const t0 = performance.now();
