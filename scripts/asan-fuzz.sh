@@ -16,10 +16,10 @@ fi
 log="$(mktemp -t skydns-asan.XXXXXX)"
 trap 'rm -f "$log"' EXIT
 status=0
-# The fuzz tests through a whole server over UDP, the native socket's tests, the protocol, abuse and overload tests.
+# The fuzz tests through a whole server over UDP, the native socket's tests (server and client sockets), the forward plugin (its upstream sockets), the protocol, abuse and overload tests.
 SKYDNS_UDP=native SKYDNS_UDP_ADDON="$PWD/native/build-asan/skydns_udp.node" \
   LD_PRELOAD="$libasan" ASAN_OPTIONS="detect_leaks=0:abort_on_error=1:halt_on_error=1:allocator_may_return_null=1" \
-  node scripts/run-tests.mjs test/fuzz/server src/server/udp/ test/protocol test/abuse test/overload test/udp-path 2>&1 | tee "$log" || status=$?
+  node scripts/run-tests.mjs test/fuzz/server src/server/udp/ plugins/forward/ test/forward test/protocol test/abuse test/overload test/udp-path 2>&1 | tee "$log" || status=$?
 if grep -q "ERROR: AddressSanitizer" "$log"; then
   echo "asan-fuzz: AddressSanitizer reported an error (above)" >&2
   exit 1
