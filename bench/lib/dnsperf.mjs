@@ -98,6 +98,8 @@ export async function dnsperf({ port, file, seconds, clients = 4, outstanding = 
     for (const m of text.matchAll(/^> \S+ \S+ \S+ ([\d.]+)$/gm)) lat.push(Number(m[1]) * 1000);
     lat.sort((a, b) => a - b);
     r.p50Ms = pct(lat, 50);
+    r.p90Ms = pct(lat, 90);
+    r.p95Ms = pct(lat, 95);
     r.p99Ms = pct(lat, 99);
     r.p999Ms = pct(lat, 99.9);
   }

@@ -252,7 +252,7 @@ test('timeouts: one clock timer per socket, not one per query; each query fails 
   clock.advance(1000);
   await Promise.all(all);
   assert.deepEqual(Object.fromEntries([...failedAt].map(([n, t]) => [n, t - start])), { 'b.test': 500, 'd.test': 500, 'a.test': 1000, 'c.test': 2000 });
-  assert.equal(clock.timers, 0, 'nothing in flight: no timer');
+  assert.equal(clock.timers, 0, 'nothing in flight: no timer once the last deadline passed');
 });
 
 test('a reply settles its query only; the others keep their deadlines', async () => {
@@ -271,4 +271,17 @@ test('a reply settles its query only; the others keep their deadlines', async ()
   clock.advance(1);
   await assert.rejects(dropped, { kind: 'timeout' });
   assert.equal(clock.timers, 0);
+});
+
+test('a socket whose queries are all answered keeps its one timer; the next queries do not add timers', async () => {
+  const up = await upstream();
+  const { p, clock } = await fwd({ to: [up.address], udpSockets: 1, socketMaxAge: 0, maxFails: 0 });
+  const pool = p.upstreams[0]!.udp;
+  for (let i = 0; i < 5; i++) await pool.exchange(buildProbeQuery(['www', 'example', 'org'], 1, 0), 2000);
+  assert.equal(clock.timers, 1, 'one timer, armed by the first query');
+  clock.advance(2000);
+  assert.equal(clock.timers, 0, 'it fired with nothing in flight and did not re-arm');
+  const late = pool.exchange(buildProbeQuery(['www', 'example', 'org'], 1, 0), 2000);
+  assert.equal(clock.timers, 1);
+  await late;
 });

@@ -74,8 +74,9 @@ interface Waiter {
 
 /**
  * One socket of the pool. Its queries' timeouts are one clock timer, armed
- * for the earliest deadline, over a queue in deadline order (replies mostly
- * come in order, so settled queries leave from its head): no timer per query.
+ * for the earliest deadline (or earlier), over a queue in deadline order
+ * (replies mostly come in order, so settled queries leave from its head): no
+ * timer per query, at any rate.
  */
 class PooledSocket {
   readonly waiting = new Map<number, Waiter>();
@@ -155,16 +156,18 @@ class PooledSocket {
     if (!this.closed && this.head < this.queue.length) this.arm(this.queue[this.head]!.deadline);
   };
 
-  /** Drops settled queries from the head of the queue; empty, the timer goes too. */
+  /**
+   * Drops settled queries from the head of the queue. An armed timer stays
+   * when the queue empties (at a low rate it empties after every reply): the
+   * next query's deadline is later, so it is not re-armed for it, and when it
+   * fires it arms itself for whatever is then at the head, or for nothing.
+   */
   private compact(): void {
     const q = this.queue;
     while (this.head < q.length && q[this.head]!.settled) q[this.head++] = undefined;
     if (this.head === q.length) {
       q.length = 0;
       this.head = 0;
-      this.timer?.cancel();
-      this.timer = null;
-      this.timerAt = Infinity;
     } else if (this.head > 64 && this.head * 2 > q.length) {
       this.queue = q.slice(this.head);
       this.head = 0;
