@@ -30,7 +30,15 @@ void sky_call_js(sky_sock *s, int count) {
   if (napi_get_reference_value(env, s->on_batch, &fn) == napi_ok && fn != NULL &&
       napi_get_reference_value(env, s->self, &self) == napi_ok && self != NULL &&
       napi_create_int32(env, count, &argv[0]) == napi_ok) {
-    napi_status st = napi_make_callback(env, s->actx, self, fn, 1, argv, &result);
+    /*
+     * A connected (client) socket's callback is a plain call: JS copies the
+     * datagrams out and settles promises, and schedules one setImmediate per
+     * loop turn, whose callback scope runs the promise jobs of every client
+     * socket read in that turn at once (native.ts, NativeUdpClient). A
+     * server socket's batch goes through napi_make_callback: its promise jobs
+     * run when it returns.
+     */
+    napi_status st = s->connected ? napi_call_function(env, self, fn, 1, argv, &result) : napi_make_callback(env, s->actx, self, fn, 1, argv, &result);
     if (st == napi_pending_exception) {
       napi_value err;
       /* An exception from the batch callback is an uncaught exception, as it would be from a dgram 'message' listener. */

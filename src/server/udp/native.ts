@@ -324,6 +324,8 @@ export class NativeUdpClient implements UdpClient {
   }
 
   private onBatch(n: number): void {
+    // Called without a callback scope (recv.c): the promise jobs this starts run in one setImmediate per loop turn.
+    turnEnd();
     if (n < 0) {
       if (!this.closed) this.handler.error(errnoError(-n, 'recv'));
       return;
@@ -343,6 +345,23 @@ export class NativeUdpClient implements UdpClient {
       handler.message(msg);
     }
   }
+}
+
+let turnQueued = false;
+const onTurnEnd = (): void => {
+  turnQueued = false;
+};
+
+/**
+ * Client sockets are called from the poll phase without a callback scope,
+ * so nothing they start (promise jobs, nextTicks) would run before the next
+ * callback of any kind. One setImmediate per loop turn is that callback: its
+ * scope runs them all, for every client socket read in the turn.
+ */
+function turnEnd(): void {
+  if (turnQueued) return;
+  turnQueued = true;
+  setImmediate(onTurnEnd);
 }
 
 /** An Error shaped like libuv's (code "ECONNREFUSED", errno, syscall) for an errno from the addon. */
