@@ -10,6 +10,7 @@
  */
 import { randomFillSync } from 'node:crypto';
 import { allocReply } from '../../src/dns/index.js';
+import { skipName } from '../../src/dns/wire-answer.js';
 import type { Request } from '../../src/plugin.js';
 
 // Random IDs are drawn from a refilled pool: one CSPRNG call per 512 queries.
@@ -102,16 +103,6 @@ export function replyMatches(reply: Buffer, query: Buffer): boolean {
   }
   o += 1;
   return reply.length >= o + 4 && reply.readUInt32BE(o) === query.readUInt32BE(o);
-}
-
-function skipName(buf: Buffer, off: number): number {
-  for (;;) {
-    if (off >= buf.length) throw new RangeError('name runs past the end');
-    const len = buf[off]!;
-    if (len === 0) return off + 1;
-    if ((len & 0xc0) === 0xc0) return off + 2;
-    off += len + 1;
-  }
 }
 
 /**

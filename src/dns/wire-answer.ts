@@ -63,7 +63,8 @@ export interface WireAnswer {
   truncated: boolean;
 }
 
-function skipName(buf: Buffer, off: number): number {
+/** The offset after the (possibly compressed) name at `off`; throws RangeError when it runs past the end. */
+export function skipName(buf: Buffer, off: number): number {
   for (;;) {
     if (off >= buf.length) throw new RangeError('name runs past the end');
     const len = buf[off]!;
