@@ -13,7 +13,8 @@
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { constants, endianness } from 'node:os';
+import { endianness } from 'node:os';
+import { getSystemErrorName } from 'node:util';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isPromise } from '../../chain.js';
@@ -366,17 +367,12 @@ function turnEnd(): void {
 
 /** An Error shaped like libuv's (code "ECONNREFUSED", errno, syscall) for an errno from the addon. */
 function errnoError(errno: number, syscall: string): NodeJS.ErrnoException {
-  const code = osErrnoName(errno);
+  const code = getSystemErrorName(-errno);
   const err: NodeJS.ErrnoException = new Error(`${syscall} ${code}`);
   err.code = code;
   err.errno = -errno;
   err.syscall = syscall;
   return err;
-}
-
-function osErrnoName(errno: number): string {
-  for (const [name, n] of Object.entries(constants.errno)) if (n === errno) return name;
-  return `errno ${errno}`;
 }
 
 /** A native client socket connected to `peer`; throws when the addon is missing or the socket cannot be opened. */
