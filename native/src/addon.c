@@ -56,7 +56,8 @@ static int get_int(napi_env env, napi_value v, int32_t *out) {
   return napi_get_value_int32(env, v, out) == napi_ok ? 0 : -1;
 }
 
-static int set_num(napi_env env, napi_value obj, const char *key, double v);
+/* obj[key] = v (a number); 0 or -1. */
+static int put(napi_env env, napi_value obj, const char *key, double v);
 
 /*
  * open(family 4|6, host, port, reusePort, rcvbuf, sndbuf, onBatch(count)[, batch, slot])
@@ -126,8 +127,8 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
            napi_create_arraybuffer(env, SKY_SHARED_BYTES_FOR(batch, slot), &data, &shared) != napi_ok ||
            napi_create_reference(env, shared, 1, &s->shared_ref) != napi_ok ||
            napi_set_named_property(env, obj, "shared", shared) != napi_ok ||
-           set_num(env, obj, "batch", batch) || set_num(env, obj, "slot", slot) ||
-           set_num(env, obj, "addrsOff", (double)s->addrs_off) || set_num(env, obj, "lensOff", (double)s->lens_off) ||
+           put(env, obj, "batch", batch) || put(env, obj, "slot", slot) ||
+           put(env, obj, "addrsOff", (double)s->addrs_off) || put(env, obj, "lensOff", (double)s->lens_off) ||
            napi_create_reference(env, argv[6], 1, &s->on_batch) != napi_ok ||
            napi_create_string_utf8(env, "SkyUdpBatch", NAPI_AUTO_LENGTH, &name) != napi_ok ||
            napi_async_init(env, obj, name, &s->actx) != napi_ok || napi_get_uv_event_loop(env, &loop) != napi_ok)
@@ -344,9 +345,6 @@ static int set_const(napi_env env, napi_value exports, const char *key, double v
   return put(env, exports, key, v);
 }
 
-static int set_num(napi_env env, napi_value obj, const char *key, double v) {
-  return put(env, obj, key, v);
-}
 
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor fns[] = {
