@@ -142,17 +142,12 @@ class PooledSocket {
     this.timer = null;
     this.timerAt = Infinity;
     const now = this.pool.s.clock.now();
-    // settle() compacts: read this.queue afresh each time.
-    while (this.head < this.queue.length) {
+    // The head is never a settled query (settle() compacts), and settle() may
+    // replace the queue: read this.queue afresh each time.
+    while (this.head < this.queue.length && this.queue[this.head]!.deadline <= now) {
       const w = this.queue[this.head]!;
-      if (w.settled) {
-        this.queue[this.head++] = undefined;
-        continue;
-      }
-      if (w.deadline > now) break;
       this.settle(w.id, new UpstreamError('timeout', `no reply from ${this.up.name} within ${w.timeoutMs} ms`));
     }
-    this.compact();
     if (!this.closed && this.head < this.queue.length) this.arm(this.queue[this.head]!.deadline);
   };
 
