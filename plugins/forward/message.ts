@@ -10,7 +10,7 @@
  */
 import { randomFillSync } from 'node:crypto';
 import { allocReply } from '../../src/dns/index.js';
-import { skipName } from '../../src/dns/wire-answer.js';
+import { scanRecords, skipName } from '../../src/dns/wire-answer.js';
 import type { Request } from '../../src/plugin.js';
 
 // Random IDs are drawn from a refilled pool: one CSPRNG call per 512 queries.
@@ -116,33 +116,15 @@ export function toClientWire(reply: Buffer, req: Request): Buffer {
   if (reply.readUInt16BE(4) !== 1) throw new RangeError('reply does not have exactly one question');
   const qnameEnd = skipName(reply, 12);
   if (qnameEnd !== req.qnameEnd) throw new RangeError('reply question does not match the query');
-  let off = qnameEnd + 4;
+  const off = qnameEnd + 4;
   if (off > reply.length) throw new RangeError('question runs past the end');
-  const an = reply.readUInt16BE(6);
-  const ns = reply.readUInt16BE(8);
-  const ar = reply.readUInt16BE(10);
-  let cutStart = -1;
-  let cutEnd = -1;
-  for (let i = 0, total = an + ns + ar; i < total; i++) {
-    const start = off;
-    off = skipName(reply, off);
-    if (off + 10 > reply.length) throw new RangeError('record runs past the end');
-    const next = off + 10 + reply.readUInt16BE(off + 8);
-    if (next > reply.length) throw new RangeError('record data runs past the end');
-    if (reply.readUInt16BE(off) === 41) {
-      if (i < an + ns || cutStart >= 0) throw new RangeError('OPT outside the additional section, or twice');
-      cutStart = start;
-      cutEnd = next;
-    }
-    off = next;
-  }
-  const cut = cutStart < 0 ? 0 : cutEnd - cutStart;
-  const out = allocReply(off - cut);
-  if (cutStart < 0) reply.copy(out, 0, 0, off);
+  const { end, optStart, optEnd } = scanRecords(reply, off);
+  const out = allocReply(end - (optStart < 0 ? 0 : optEnd - optStart));
+  if (optStart < 0) reply.copy(out, 0, 0, end);
   else {
-    reply.copy(out, 0, 0, cutStart);
-    reply.copy(out, cutStart, cutEnd, off);
-    out.writeUInt16BE(ar - 1, 10);
+    reply.copy(out, 0, 0, optStart);
+    reply.copy(out, optStart, optEnd, end);
+    out.writeUInt16BE(reply.readUInt16BE(10) - 1, 10);
   }
   out.writeUInt16BE(req.id, 0);
   out[2] = req.rd ? out[2]! | 0x01 : out[2]! & 0xfe;

@@ -74,6 +74,46 @@ export function skipName(buf: Buffer, off: number): number {
   }
 }
 
+export interface RecordScan {
+  /** Offset just past the last record. */
+  end: number;
+  /** Byte range of the OPT record; -1 when there is none. */
+  optStart: number;
+  optEnd: number;
+}
+
+/**
+ * Walks the answer, authority and additional records of `buf` from `off`
+ * (just past the question): where they end, and where the OPT record is
+ * (RFC 6891 allows it anywhere in the additional section, once). With
+ * `ttlOffsets`, pushes the offset of every other record's TTL, relative to
+ * the bytes without the OPT (cutting it shifts what follows). Throws
+ * RangeError on a malformed buffer.
+ */
+export function scanRecords(buf: Buffer, off: number, ttlOffsets?: number[]): RecordScan {
+  const an = buf.readUInt16BE(6);
+  const ns = buf.readUInt16BE(8);
+  const total = an + ns + buf.readUInt16BE(10);
+  let optStart = -1;
+  let optEnd = -1;
+  for (let i = 0; i < total; i++) {
+    const start = off;
+    off = skipName(buf, off);
+    if (off + 10 > buf.length) throw new RangeError('record runs past the end');
+    const next = off + 10 + buf.readUInt16BE(off + 8);
+    if (next > buf.length) throw new RangeError('record data runs past the end');
+    if (buf.readUInt16BE(off) === 41) {
+      if (i < an + ns || optStart >= 0) throw new RangeError('OPT outside the additional section, or twice');
+      optStart = start;
+      optEnd = next;
+    } else if (ttlOffsets) {
+      ttlOffsets.push(off + 4 - (optStart >= 0 ? optEnd - optStart : 0));
+    }
+    off = next;
+  }
+  return { end: off, optStart, optEnd };
+}
+
 /**
  * Indexes an encoded reply. Any OPT record is cut off (with ARCOUNT fixed) so
  * the server can add the one that fits each client. Throws RangeError on a malformed buffer.
@@ -81,7 +121,6 @@ export function skipName(buf: Buffer, off: number): number {
 export function prepareWire(buf: Buffer): WireAnswer {
   if (buf.length < 12) throw new RangeError('reply shorter than a header');
   const qd = buf.readUInt16BE(4);
-  const counts = [buf.readUInt16BE(6), buf.readUInt16BE(8), buf.readUInt16BE(10)];
   let off = 12;
   let qnameEnd = 12;
   for (let i = 0; i < qd; i++) {
@@ -91,32 +130,9 @@ export function prepareWire(buf: Buffer): WireAnswer {
     if (off > buf.length) throw new RangeError('question runs past the end');
   }
   const ttlOffsets: number[] = [];
-  // Byte ranges to keep: everything but the OPT record, which RFC 6891 allows anywhere in the additional section.
-  let cutStart = -1;
-  let cutEnd = -1;
-  let arKept = 0;
-  const total = counts[0]! + counts[1]! + counts[2]!;
-  for (let i = 0; i < total; i++) {
-    const start = off;
-    off = skipName(buf, off);
-    if (off + 10 > buf.length) throw new RangeError('record runs past the end');
-    const type = buf.readUInt16BE(off);
-    const next = off + 10 + buf.readUInt16BE(off + 8);
-    if (next > buf.length) throw new RangeError('record data runs past the end');
-    const additional = i >= counts[0]! + counts[1]!;
-    if (type === 41) {
-      if (!additional || cutStart >= 0) throw new RangeError('OPT outside the additional section, or twice');
-      cutStart = start;
-      cutEnd = next;
-    } else {
-      // TTL offsets are relative to the kept bytes (the OPT, once cut, shifts what follows it).
-      ttlOffsets.push(off + 4 - (cutStart >= 0 ? cutEnd - cutStart : 0));
-      if (additional) arKept++;
-    }
-    off = next;
-  }
-  const wire = cutStart < 0 ? Buffer.from(buf.subarray(0, off)) : Buffer.concat([buf.subarray(0, cutStart), buf.subarray(cutEnd, off)]);
-  wire.writeUInt16BE(arKept, 10);
+  const { end, optStart, optEnd } = scanRecords(buf, off, ttlOffsets);
+  const wire = optStart < 0 ? Buffer.from(buf.subarray(0, end)) : Buffer.concat([buf.subarray(0, optStart), buf.subarray(optEnd, end)]);
+  if (optStart >= 0) wire.writeUInt16BE(buf.readUInt16BE(10) - 1, 10);
   const flags = wire.readUInt16BE(2);
   return { wire, ttlOffsets, qnameEnd, rcode: flags & 0xf, truncated: (flags & 0x0200) !== 0 };
 }
