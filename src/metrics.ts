@@ -98,29 +98,42 @@ export class CounterSeries {
   }
 }
 
-/** A Prometheus counter whose series are plain objects (see Metrics.seriesCounter); a prom-client metric to the registry. */
-export class SeriesCounter<L extends string> {
-  readonly type = 'counter';
+/**
+ * What the hot-path metrics share: series kept by label values, created once
+ * each (see Metrics.seriesCounter); a prom-client metric to the registry.
+ */
+abstract class SeriesMetric<L extends string, S extends { labels: Record<string, string> }> {
   readonly aggregator = 'sum';
-  private readonly all = new Map<string, CounterSeries>();
+  protected readonly all = new Map<string, S>();
 
   constructor(readonly name: string, readonly help: string, private readonly labelNames: readonly L[]) {}
 
-  /** The series for `labels` (created at 0 the first time). */
-  series(labels: Labels<L>): CounterSeries {
+  protected abstract make(labels: Record<string, string>): S;
+
+  /** The series for `labels` (created empty the first time). */
+  series(labels: Labels<L>): S {
     const key = seriesKey(this.labelNames, labels);
     let s = this.all.get(key);
-    if (!s) this.all.set(key, (s = new CounterSeries(inOrder(this.labelNames, labels))));
+    if (!s) this.all.set(key, (s = this.make(inOrder(this.labelNames, labels))));
     return s;
+  }
+
+  reset(): void {
+    this.all.clear();
+  }
+}
+
+/** A Prometheus counter whose series are plain objects (see Metrics.seriesCounter). */
+export class SeriesCounter<L extends string> extends SeriesMetric<L, CounterSeries> {
+  readonly type = 'counter';
+
+  protected make(labels: Record<string, string>): CounterSeries {
+    return new CounterSeries(labels);
   }
 
   async get(): Promise<MetricSnapshot> {
     const values = [...this.all.values()].map((s) => ({ labels: { ...s.labels }, value: s.value }));
     return { name: this.name, help: this.help, type: this.type, values, aggregator: this.aggregator };
-  }
-
-  reset(): void {
-    this.all.clear();
   }
 }
 
@@ -144,21 +157,17 @@ export class HistogramSeries {
 }
 
 /** A Prometheus histogram whose series are plain bucket arrays (see Metrics.seriesHistogram). */
-export class SeriesHistogram<L extends string> {
+export class SeriesHistogram<L extends string> extends SeriesMetric<L, HistogramSeries> {
   readonly type = 'histogram';
-  readonly aggregator = 'sum';
-  private readonly all = new Map<string, HistogramSeries>();
   private readonly bounds: readonly number[];
 
-  constructor(readonly name: string, readonly help: string, private readonly labelNames: readonly L[], buckets: readonly number[]) {
+  constructor(name: string, help: string, labelNames: readonly L[], buckets: readonly number[]) {
+    super(name, help, labelNames);
     this.bounds = [...buckets].sort((a, b) => a - b);
   }
 
-  series(labels: Labels<L>): HistogramSeries {
-    const key = seriesKey(this.labelNames, labels);
-    let s = this.all.get(key);
-    if (!s) this.all.set(key, (s = new HistogramSeries(inOrder(this.labelNames, labels), this.bounds)));
-    return s;
+  protected make(labels: Record<string, string>): HistogramSeries {
+    return new HistogramSeries(labels, this.bounds);
   }
 
   /** In prom-client's shape: cumulative `_bucket` series with `le`, then `_sum` and `_count`. */
@@ -174,9 +183,5 @@ export class SeriesHistogram<L extends string> {
       values.push({ labels: { ...s.labels }, value: s.count, metricName: `${this.name}_count` });
     }
     return { name: this.name, help: this.help, type: this.type, values, aggregator: this.aggregator };
-  }
-
-  reset(): void {
-    this.all.clear();
   }
 }
