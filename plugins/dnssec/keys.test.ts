@@ -13,6 +13,8 @@ const ZSK13 = 'Kskydns.local.+013+52120';
 const KSK13 = 'Kskydns.local.+013+43540';
 const ZSK15 = 'Kskydns.local.+015+03041';
 const ZSK8 = 'Kskydns.local.+008+20143';
+// An ECDSA key whose private scalar BIND wrote in 31 bytes (its first byte is zero).
+const ZSK13_SHORT = 'Kskydns.local.+013+31656';
 
 let dir: string;
 before(async () => {
@@ -36,6 +38,15 @@ test('loads ECDSAP256SHA256, ED25519 and RSASHA256 pairs; the tag and flags come
   assert.deepEqual([ksk.tag, ksk.ksk], [43540, true]);
   assert.equal((await loadKey(`${ZSK15}.private`, testdata)).tag, 3041);
   assert.equal((await loadKey(ZSK8, testdata)).dnskey.algorithm, 8);
+});
+
+test('an ECDSA private key BIND wrote in 31 bytes (a leading zero dropped) loads and matches its DNSKEY; 33 bytes are refused', async () => {
+  const priv = await readFile(join(testdata, `${ZSK13_SHORT}.private`), 'utf8');
+  assert.equal(Buffer.from(/PrivateKey: (\S+)/.exec(priv)![1]!, 'base64').length, 31);
+  assert.equal((await loadKey(ZSK13_SHORT, testdata)).tag, 31656);
+  await copyFile(join(testdata, `${ZSK13_SHORT}.key`), join(dir, `${ZSK13_SHORT}.key`));
+  await writeFile(join(dir, `${ZSK13_SHORT}.private`), priv.replace(/PrivateKey: .*/, `PrivateKey: ${Buffer.alloc(33, 7).toString('base64')}`));
+  await expectCode(loadKey(ZSK13_SHORT, dir), 'SKY_ERR_DNSSEC_KEY_FORMAT', `${ZSK13_SHORT}.private`);
 });
 
 test('a missing file is SKY_ERR_DNSSEC_KEY_READ naming it', async () => {

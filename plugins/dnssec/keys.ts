@@ -83,6 +83,11 @@ function sized(b: Buffer, n: number, file: string): Buffer {
   return b;
 }
 
+/** `b` with zero bytes in front up to `n` bytes (longer or empty: unchanged, for sized() to refuse). */
+function leftPad(b: Buffer, n: number): Buffer {
+  return b.length > 0 && b.length < n ? Buffer.concat([Buffer.alloc(n - b.length), b]) : b;
+}
+
 function field(f: Map<string, string>, name: string, file: string): Buffer {
   const v = f.get(name);
   if (!v) fail('SKY_ERR_DNSSEC_KEY_FORMAT', file, `has no ${name} field`);
@@ -98,7 +103,9 @@ function privateKeyOf(algorithm: number, f: Map<string, string>, pub: Buffer, fi
       {
         // The public point is derived from the private scalar, not taken from the .key file,
         // so a .private of another pair is caught by the comparison in loadKey.
-        const d = sized(field(f, 'PrivateKey', file), 32, file);
+        // BIND writes the scalar as a minimal big-endian integer (BN_bn2bin): about one key
+        // in 256 has a leading zero byte and so only 31 bytes, or fewer. Left-pad to 32.
+        const d = sized(leftPad(field(f, 'PrivateKey', file), 32), 32, file);
         let point: Buffer;
         try {
           const ecdh = createECDH('prime256v1');
