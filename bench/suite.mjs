@@ -116,8 +116,8 @@ const baseRows = [
   { id: 'unbound', label: 'unbound cache hits (forwarding to bind9, warmed)', port: P.unbound, warm: true },
   { id: 'cache', label: 'SkyDNS with cache', detail: 'cache, api, skydns, synth', port: P.cache, skydns: true, api: P.cacheApi, warm: true, chain: (a) => ['cache', api(a), 'skydns', 'synth'] },
   { id: 'fwdCache', label: 'SkyDNS forward + cache hits', detail: 'upstream bind9, warmed', port: P.fwdCache, skydns: true, warm: true, chain: () => ['cache', { forward: { to: [`127.0.0.1:${P.named}`] } }] },
-  { id: 'dnsmasq', label: 'dnsmasq `--cache-size=0`, forwarding to bind9 (its CPU excludes bind9)', port: P.dnsmasq, dnsmasq: true },
-  { id: 'fwd', label: 'SkyDNS forward, no cache', detail: 'upstream bind9; its CPU excludes bind9', port: P.fwd, skydns: true, chain: () => [{ forward: { to: [`127.0.0.1:${P.named}`] } }] },
+  { id: 'dnsmasq', label: 'dnsmasq `--cache-size=0`, forwarding to bind9 (its CPU excludes bind9)', port: P.dnsmasq, dnsmasq: true, upstream: true },
+  { id: 'fwd', label: 'SkyDNS forward, no cache', detail: 'upstream bind9; its CPU excludes bind9', port: P.fwd, skydns: true, upstream: true, chain: () => [{ forward: { to: [`127.0.0.1:${P.named}`] } }] },
   // Skyfile `workers: 2`: a primary (registry) and two cluster workers sharing the port; CPU is the sum of all three.
   { id: 'authW2', label: 'SkyDNS authoritative, workers 2', port: P.authW2, skydns: true, workers: 2, api: P.authW2Api, chain: (a) => [api(a), 'skydns', 'synth'] },
   { id: 'cacheW2', label: 'SkyDNS with cache, workers 2', port: P.cacheW2, skydns: true, workers: 2, api: P.cacheW2Api, warm: true, chain: (a) => ['cache', api(a), 'skydns', 'synth'] },
@@ -226,7 +226,8 @@ try {
       if (row.notRun) continue;
       const pid = servers[row.id].pid;
       const cpus = PIN && !row.workers ? LOAD_CPU : undefined;
-      const sat = await dnsperf({ port: row.port, file: queriesPath, seconds: DURATION, clients: CLIENTS, outstanding: OUTSTANDING, pid, cpus });
+      const upstreamPid = row.upstream ? servers.bind9.pid : undefined;
+      const sat = await dnsperf({ port: row.port, file: queriesPath, seconds: DURATION, clients: CLIENTS, outstanding: OUTSTANDING, pid, upstreamPid, cpus });
       const fixed = await dnsperf({ port: row.port, file: queriesPath, seconds: FIXED, clients: CLIENTS, outstanding: OUTSTANDING, qps: QPS, pid, cpus });
       // CPU per query at one rate every server sustains: the socket path's cost depends on the rate.
       const equal = CPU_QPS ? await dnsperf({ port: row.port, file: queriesPath, seconds: FIXED, clients: CLIENTS, outstanding: OUTSTANDING, qps: CPU_QPS, pid, cpus }) : undefined;
@@ -269,6 +270,8 @@ for (const row of rows) {
       fixedMaxMs: m((x) => x.fixed.maxMs),
       fixedLost: m((x) => x.fixed.lost),
       rssMiB: m((x) => x.sat.rssMiB),
+      udpInPerQuery: m((x) => x.sat.udpInPerQuery),
+      upstreamCpuUs: m((x) => x.sat.upstreamCpuUsPerQuery),
     };
   }
   result.rows[row.id] = r;

@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cpuMicros, memory, loadavg, processTree } from './proc.mjs';
+import { cpuMicros, memory, loadavg, processTree, udpDatagramsIn } from './proc.mjs';
 import { perfPrefix, readPerfCounts, straceStart, straceStop } from './syscalls.mjs';
 
 /**
@@ -59,8 +59,11 @@ export const pct = (sorted, p) => (sorted.length ? sorted[Math.min(sorted.length
  * `dnssec`: queries with the DO bit (dnsperf -D).
  * `syscalls` (with `pid`): how to count the server's syscalls over the run, as
  * probeSyscallCounting (lib/syscalls.mjs) found; results in `r.syscalls` and `r.syscallsPerQuery`.
+ * `upstreamPid`: the server this one forwards to; its CPU per query answered is `r.upstreamCpuUsPerQuery`.
+ * Every run: `r.udpInPerQuery`, UDP datagrams the machine received per query answered (4 when
+ * each query is forwarded once: query, upstream query, upstream reply, reply).
  */
-export async function dnsperf({ port, file, seconds, clients = 4, outstanding = 50, qps, pid, maxRuns, timeout = 2, cpus, syscalls, dnssec = false }) {
+export async function dnsperf({ port, file, seconds, clients = 4, outstanding = 50, qps, pid, upstreamPid, maxRuns, timeout = 2, cpus, syscalls, dnssec = false }) {
   const args = ['-s', '127.0.0.1', '-p', String(port), '-d', file, '-e', '-c', String(clients), '-q', String(outstanding), '-t', String(timeout)];
   if (dnssec) args.push('-D'); // DO bit: signed answers
   if (seconds) args.push('-l', String(seconds));
@@ -68,6 +71,8 @@ export async function dnsperf({ port, file, seconds, clients = 4, outstanding = 
   if (qps) args.push('-Q', String(qps), '-v');
   const load = loadavg();
   const cpu0 = pid ? cpuMicros(pid) : 0;
+  const up0 = upstreamPid ? cpuMicros(upstreamPid) : 0;
+  const udp0 = udpDatagramsIn();
   let r0 = null;
   const count = syscalls?.events && pid ? syscalls : null;
   const countFile = count ? join(tmpdir(), `skydns-bench-${count.method}-${process.pid}-${Date.now()}.txt`) : null;
@@ -80,7 +85,10 @@ export async function dnsperf({ port, file, seconds, clients = 4, outstanding = 
     if (strace) r0 = await straceStop(strace, count.events, countFile);
   }
   const cpu1 = pid ? cpuMicros(pid) : 0;
+  const up1 = upstreamPid ? cpuMicros(upstreamPid) : 0;
   const r = parse(text);
+  r.udpInPerQuery = (udpDatagramsIn() - udp0) / r.completed;
+  if (upstreamPid) r.upstreamCpuUsPerQuery = (up1 - up0) / r.completed;
   if (count) {
     r.syscalls = strace ? r0 : readPerfCounts(count.events, countFile);
     r.syscallsPerQuery = r.syscalls.total / r.completed;

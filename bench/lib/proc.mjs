@@ -62,6 +62,17 @@ function ownCpuMicros(pid) {
   return ((utime + stime) * 1e6) / clkTck;
 }
 
+/**
+ * UDP datagrams received by this machine so far (`Udp: InDatagrams` of
+ * /proc/net/snmp, every socket of the network namespace): over a run where
+ * only the bench talks UDP, datagrams per query show how many went upstream.
+ */
+export function udpDatagramsIn() {
+  const lines = readFileSync('/proc/net/snmp', 'utf8').split('\n').filter((l) => l.startsWith('Udp:'));
+  const keys = lines[0].split(' ');
+  return Number(lines[1].split(' ')[keys.indexOf('InDatagrams')]);
+}
+
 /** Resident set size now and its peak (VmHWM), in MiB, summed over `pid` and its child processes. */
 export function memory(pid) {
   let rssMiB = 0;

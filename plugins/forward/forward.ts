@@ -17,6 +17,12 @@ import { UpstreamError } from './udp.js';
 import { udpPathFor } from '../../src/server/udp/choose.js';
 import type { UpstreamAddress } from './upstreams.js';
 
+/** A first UDP try in flight that identical queries can share. */
+interface Pending {
+  readonly up: Upstream;
+  readonly reply: Promise<Buffer>;
+}
+
 /** The state of one query's tries. */
 interface Tries {
   deadline: number;
@@ -36,7 +42,7 @@ export class Forwarder implements Plugin {
   readonly upstreams: Upstream[];
   readonly loop: LoopDetector;
   /** Counters for tests and metrics. */
-  readonly stats = { forwarded: 0, discarded: 0, refusedOverLimit: 0, servfailAllDown: 0, failedAttempts: 0 };
+  readonly stats = { forwarded: 0, merged: 0, discarded: 0, refusedOverLimit: 0, servfailAllDown: 0, failedAttempts: 0 };
   private readonly from: string;
   private readonly except: string[];
   private readonly timeoutMs: number;
@@ -45,6 +51,12 @@ export class Forwarder implements Plugin {
   private inflight = 0;
   private rr = 0;
   private loopTask: Promise<void> | null = null;
+  /**
+   * First UDP tries in flight, by their upstream query without its ID: a
+   * query identical to one of them waits for that reply instead of sending
+   * its own (RFC 5452 §5).
+   */
+  private readonly pending = new Map<string, Pending>();
   private readonly m: ForwardMetrics;
 
   constructor(private readonly opts: ForwardOptions, addrs: readonly UpstreamAddress[], private readonly ctx: SetupContext) {
@@ -173,18 +185,47 @@ export class Forwarder implements Plugin {
     const t: Tries = { deadline: this.ctx.clock.now() + this.timeoutMs, allDown: !list[0]!.healthy, refusedBy: null, refused: null };
     const up = list[0]!;
     if (up.loop || (up.down && !t.allDown) || this.opts.forceTcp || this.opts.preferUdp || req.transport !== 'udp') return this.rest(req, list, t, 0);
+    // ID 0: the pool writes one no other query in flight on its socket has.
+    const query = buildUpstreamQuery(req, 0);
+    // Everything but the ID: flags, question as spelled, EDNS size and DO bit.
+    const key = query.toString('latin1', 2);
+    const shared = this.pending.get(key);
+    if (shared) return this.follow(shared, req, list, t);
     const t0 = performance.now();
     this.m.sent(up.name);
-    // ID 0: the pool writes one no other query in flight on its socket has.
-    return up.exchange(buildUpstreamQuery(req, 0), 'udp', Math.min(this.tryTimeoutMs, this.timeoutMs)).then(
-      (reply) => {
-        const r = this.accept(up, req, reply, t0, t);
+    const reply = up.exchange(query, 'udp', Math.min(this.tryTimeoutMs, this.timeoutMs));
+    const own: Pending = { up, reply };
+    this.pending.set(key, own);
+    // These callbacks were registered first, so they end the sharing before any follower's run.
+    return reply.then(
+      (wire) => {
+        if (this.pending.get(key) === own) this.pending.delete(key);
+        const r = this.accept(up, req, wire, t0, t);
         return r ? this.release(r) : this.rest(req, list, t, 1);
       },
       (err) => {
+        if (this.pending.get(key) === own) this.pending.delete(key);
         this.attemptFailed(up, req, err);
         return this.rest(req, list, t, 1);
       },
+    );
+  }
+
+  /**
+   * A query identical to one whose first try is in flight: it takes that
+   * reply, fitted to its own ID and spelling. The attempt was counted once,
+   * by the query that sent it; if it fails or is not an answer (REFUSED,
+   * malformed), this query goes on with its own tries.
+   */
+  private follow(shared: Pending, req: Request, list: Upstream[], t: Tries): Promise<Reply> {
+    this.stats.merged++;
+    this.m.merged();
+    return shared.reply.then(
+      (wire) => {
+        const r = this.accept(shared.up, req, wire, 0, t, false);
+        return r ? this.release(r) : this.rest(req, list, t, 1);
+      },
+      () => this.rest(req, list, t, 1),
     );
   }
 
@@ -193,17 +234,20 @@ export class Forwarder implements Plugin {
    * should be tried (REFUSED, kept in `t` in case nobody does better; or a
    * malformed reply, counted as a failed attempt).
    */
-  private accept(up: Upstream, req: Request, reply: Buffer, t0: number, t: Tries): Reply | null {
+  private accept(up: Upstream, req: Request, reply: Buffer, t0: number, t: Tries, sent = true): Reply | null {
     let wire: Buffer;
     try {
       wire = toClientWire(reply, req);
     } catch (err) {
-      this.attemptFailed(up, req, err);
+      if (sent) this.attemptFailed(up, req, err);
       return null;
     }
-    up.succeeded();
     const rcode = rcodeOf(reply);
-    this.m.answered(up.name, rcode, (performance.now() - t0) / 1000);
+    // A shared reply was counted (health, metrics) by the query that was sent.
+    if (sent) {
+      up.succeeded();
+      this.m.answered(up.name, rcode, (performance.now() - t0) / 1000);
+    }
     // REFUSED usually means this upstream will not recurse for us; another one may.
     if (rcode === Rcode.REFUSED) {
       (t.refusedBy ??= new Set()).add(up);

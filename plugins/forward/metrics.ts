@@ -21,6 +21,7 @@ export interface ForwardMetrics {
   rejected(): void;
   allDown(): void;
   discarded(): void;
+  merged(): void;
   release(): void;
 }
 
@@ -50,6 +51,7 @@ export function forwardMetrics(m: Metrics, upstreams: () => readonly UpstreamSta
   const rejects = m.counter('forward_max_concurrent_rejects_total', 'Queries answered REFUSED because maxConcurrent queries were in flight.');
   const allDown = m.counter('forward_all_down_total', 'Queries answered SERVFAIL at once because every upstream was down.');
   const discarded = m.counter('forward_discarded_replies_total', 'Replies discarded because their source, ID or question did not match a query (RFC 5452).');
+  const merged = m.counter('forward_merged_total', 'Queries that took the reply of an identical query already in flight upstream instead of sending their own (RFC 5452 §5).');
   const all = sources;
   const byUpstream = new Map<string, { sent: CounterSeries; duration: HistogramSeries | undefined; rcodes: (CounterSeries | undefined)[] }>();
   const of = (to: string) => {
@@ -69,6 +71,7 @@ export function forwardMetrics(m: Metrics, upstreams: () => readonly UpstreamSta
     rejected: () => rejects.inc(),
     allDown: () => allDown.inc(),
     discarded: () => discarded.inc(),
+    merged: () => merged.inc(),
     release: () => void all.delete(upstreams),
   };
 }
