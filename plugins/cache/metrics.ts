@@ -39,18 +39,18 @@ export function cacheMetrics(m: Metrics, cache: Sized): CacheMetrics {
     });
   }
   caches.add(cache);
-  const hits = m.counter('cache_hits_total', 'Queries answered from the cache, by entry type (positive, denial, servfail).', ['type']);
-  const misses = m.counter('cache_misses_total', 'Queries the cache passed on to the rest of the chain.');
+  // Per-query counters: series found once, then incremented as numbers (prom-client hashes the labels on every inc()).
+  const hits = m.seriesCounter('cache_hits_total', 'Queries answered from the cache, by entry type (positive, denial, servfail).', ['type']);
+  const misses = m.seriesCounter('cache_misses_total', 'Queries the cache passed on to the rest of the chain.', []).series({});
   const prefetches = m.counter('cache_prefetch_total', 'Background refreshes of popular entries about to expire.');
   const stale = m.counter('cache_served_stale_total', 'Expired answers served because the rest of the chain failed or was slow (RFC 8767).');
   const invalidated = m.counter('cache_invalidated_total', 'Entries dropped because the data they came from changed (registry).');
   const all = caches;
   return {
-    // Label children bound once: prom-client hashes a label object on every inc() otherwise.
     hit: ((bound) => (type: 'positive' | 'denial' | 'servfail') => bound[type].inc())({
-      positive: hits.labels('positive'),
-      denial: hits.labels('denial'),
-      servfail: hits.labels('servfail'),
+      positive: hits.series({ type: 'positive' }),
+      denial: hits.series({ type: 'denial' }),
+      servfail: hits.series({ type: 'servfail' }),
     }),
     miss: () => misses.inc(),
     prefetch: () => prefetches.inc(),

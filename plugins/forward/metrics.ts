@@ -51,7 +51,7 @@ export function forwardMetrics(m: Metrics, upstreams: () => readonly UpstreamSta
   const rejects = m.counter('forward_max_concurrent_rejects_total', 'Queries answered REFUSED because maxConcurrent queries were in flight.');
   const allDown = m.counter('forward_all_down_total', 'Queries answered SERVFAIL at once because every upstream was down.');
   const discarded = m.counter('forward_discarded_replies_total', 'Replies discarded because their source, ID or question did not match a query (RFC 5452).');
-  const merged = m.counter('forward_merged_total', 'Queries that took the reply of an identical query already in flight upstream instead of sending their own (RFC 5452 §5).');
+  const merged = m.seriesCounter('forward_merged_total', 'Queries that took the reply of an identical query already in flight upstream instead of sending their own (RFC 5452 §5).', []).series({});
   const all = sources;
   const byUpstream = new Map<string, { sent: CounterSeries; duration: HistogramSeries | undefined; rcodes: (CounterSeries | undefined)[] }>();
   const of = (to: string) => {

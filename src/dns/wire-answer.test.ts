@@ -5,11 +5,11 @@ import { encodeResponse } from './encode.js';
 import { parseQuery } from './query.js';
 import { minTtl, patchWire, prepareWire } from './wire-answer.js';
 
-function reply() {
+function reply(ttls = [30, 20]) {
   const raw = encodeQuery({ id: 1, name: 'web.skydns.local', type: 'A' });
   const { wire } = encodeResponse(
     { id: 1, opcode: 0, rd: true, cd: false, questionRaw: raw.subarray(12) },
-    { rcode: 0, flags: { aa: true }, answers: [{ name: 'web.skydns.local', type: 'A', ttl: 30, data: '192.0.2.1' }, { name: 'web.skydns.local', type: 'A', ttl: 20, data: '192.0.2.2' }] },
+    { rcode: 0, flags: { aa: true }, answers: [{ name: 'web.skydns.local', type: 'A', ttl: ttls[0]!, data: '192.0.2.1' }, { name: 'web.skydns.local', type: 'A', ttl: ttls[1]!, data: '192.0.2.2' }] },
     512,
     { udpSize: 1232, rcode: 0, do: false },
   );
@@ -40,6 +40,17 @@ test('patchWire sets the ID, RD, the client spelling and ages TTLs', () => {
   assert.equal(d.flags.aa, true);
   // the stored copy is untouched
   assert.equal(decodeMessage(w.wire).answers![0]!.ttl, 30);
+});
+
+test('patchWire ages TTLs in all four bytes', () => {
+  const w = prepareWire(reply([0x01020304, 0x7f00ff00]));
+  const q = encodeQuery({ id: 0xabcd, name: 'web.skydns.local', type: 'A' });
+  const v = parseQuery(q);
+  assert.equal(v.kind, 'ok');
+  if (v.kind !== 'ok') return;
+  const out = patchWire(w, 0xabcd, true, q, v.query.qnameEnd, 0x010305)!;
+  assert.equal(out.readUInt16BE(0), 0xabcd);
+  assert.deepEqual(w.ttlOffsets.map((o) => out.readUInt32BE(o)), [0x01020304 - 0x010305, 0x7f00ff00 - 0x010305]);
 });
 
 test('patchWire refuses a question of another length', () => {

@@ -146,13 +146,23 @@ export function patchWire(w: WireAnswer, id: number, rd: boolean, clientRaw: Buf
   if (clientQnameEnd !== w.qnameEnd) return null;
   const out = allocReply(w.wire.length);
   w.wire.copy(out);
-  out.writeUInt16BE(id, 0);
+  out[0] = id >>> 8;
+  out[1] = id & 0xff;
   out[2] = rd ? out[2]! | 0x01 : out[2]! & 0xfe;
-  clientRaw.copy(out, 12, 12, clientQnameEnd);
+  // The question name, byte by byte: a name is short, and Buffer#copy of a
+  // range makes a view object first.
+  for (let i = 12; i < clientQnameEnd; i++) out[i] = clientRaw[i]!;
   if (age > 0) {
-    for (const o of w.ttlOffsets) {
-      const t = out.readUInt32BE(o);
-      out.writeUInt32BE(t > age ? t - age : 0, o);
+    // Offsets come from prepareWire's scan of this very wire: in range.
+    const offs = w.ttlOffsets;
+    for (let k = 0; k < offs.length; k++) {
+      const o = offs[k]!;
+      const t = ((out[o]! << 24) | (out[o + 1]! << 16) | (out[o + 2]! << 8) | out[o + 3]!) >>> 0;
+      const v = t > age ? t - age : 0;
+      out[o] = v >>> 24;
+      out[o + 1] = (v >>> 16) & 0xff;
+      out[o + 2] = (v >>> 8) & 0xff;
+      out[o + 3] = v & 0xff;
     }
   }
   return out;
