@@ -83,7 +83,7 @@ try {
     for (let i = 0; i < Number(o.runs); i++) {
       const r = await dnsperf({ port: row.port, file: queries, seconds: Number(o.duration), pid: server.pid, upstreamPid: row.upstream ? named.pid : undefined, qps: o.qps ? Number(o.qps) : undefined, cpus });
       const lat = o.qps ? ` p50 ${fmt(r.p50Ms, 2)} p90 ${fmt(r.p90Ms, 2)} p95 ${fmt(r.p95Ms, 2)} p99 ${fmt(r.p99Ms, 2)} p99.9 ${fmt(r.p999Ms, 2)} ms` : '';
-      process.stdout.write(`${id}: ${fmtInt(r.qps)} QPS, ${fmt(r.cpuUsPerQuery, 1)} µs/q, lost ${r.lost}, avg ${fmt(r.avgMs, 2)} ms${lat}, RSS ${fmt(r.rssMiB)} MiB, load ${r.load}${row.upstream ? `; bind9 ${fmt(r.upstreamCpuUsPerQuery, 1)} µs/q, upstream queries/q ${fmt((r.udpInPerQuery - 2) / 2, 2)}` : ''}\n`);
+      process.stdout.write(`${id}: ${fmtInt(r.qps)} QPS, ${fmt(r.cpuUsPerQuery, 1)} µs/q, lost ${r.lost}, avg ${fmt(r.avgMs, 2)} ms${lat}, RSS ${fmt(r.rssMiB)} MiB, load ${r.load}${row.upstream ? `; bind9 ${fmt(r.upstreamCpuUsPerQuery, 1)} µs/q, upstream queries/q ${fmt(r.upstreamQueriesPerQuery, 2)}` : ''}\n`);
     }
   }
 } finally {

@@ -270,7 +270,7 @@ for (const row of rows) {
       fixedMaxMs: m((x) => x.fixed.maxMs),
       fixedLost: m((x) => x.fixed.lost),
       rssMiB: m((x) => x.sat.rssMiB),
-      udpInPerQuery: m((x) => x.sat.udpInPerQuery),
+      upstreamQueries: m((x) => x.sat.upstreamQueriesPerQuery),
       upstreamCpuUs: m((x) => x.sat.upstreamCpuUsPerQuery),
     };
   }

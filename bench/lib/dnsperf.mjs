@@ -59,9 +59,10 @@ export const pct = (sorted, p) => (sorted.length ? sorted[Math.min(sorted.length
  * `dnssec`: queries with the DO bit (dnsperf -D).
  * `syscalls` (with `pid`): how to count the server's syscalls over the run, as
  * probeSyscallCounting (lib/syscalls.mjs) found; results in `r.syscalls` and `r.syscallsPerQuery`.
- * `upstreamPid`: the server this one forwards to; its CPU per query answered is `r.upstreamCpuUsPerQuery`.
- * Every run: `r.udpInPerQuery`, UDP datagrams the machine received per query answered (4 when
- * each query is forwarded once: query, upstream query, upstream reply, reply).
+ * `upstreamPid`: the server this one forwards to; per query answered, its CPU is
+ * `r.upstreamCpuUsPerQuery` and the queries sent to it `r.upstreamQueriesPerQuery`, from the UDP
+ * datagrams the machine received (each forwarded query adds an upstream query and its reply to the
+ * client's query and reply; only the bench may talk UDP meanwhile).
  */
 export async function dnsperf({ port, file, seconds, clients = 4, outstanding = 50, qps, pid, upstreamPid, maxRuns, timeout = 2, cpus, syscalls, dnssec = false }) {
   const args = ['-s', '127.0.0.1', '-p', String(port), '-d', file, '-e', '-c', String(clients), '-q', String(outstanding), '-t', String(timeout)];
@@ -72,7 +73,7 @@ export async function dnsperf({ port, file, seconds, clients = 4, outstanding = 
   const load = loadavg();
   const cpu0 = pid ? cpuMicros(pid) : 0;
   const up0 = upstreamPid ? cpuMicros(upstreamPid) : 0;
-  const udp0 = udpDatagramsIn();
+  const udp0 = upstreamPid ? udpDatagramsIn() : 0;
   let r0 = null;
   const count = syscalls?.events && pid ? syscalls : null;
   const countFile = count ? join(tmpdir(), `skydns-bench-${count.method}-${process.pid}-${Date.now()}.txt`) : null;
@@ -87,8 +88,10 @@ export async function dnsperf({ port, file, seconds, clients = 4, outstanding = 
   const cpu1 = pid ? cpuMicros(pid) : 0;
   const up1 = upstreamPid ? cpuMicros(upstreamPid) : 0;
   const r = parse(text);
-  r.udpInPerQuery = (udpDatagramsIn() - udp0) / r.completed;
-  if (upstreamPid) r.upstreamCpuUsPerQuery = (up1 - up0) / r.completed;
+  if (upstreamPid) {
+    r.upstreamCpuUsPerQuery = (up1 - up0) / r.completed;
+    r.upstreamQueriesPerQuery = ((udpDatagramsIn() - udp0) / r.completed - 2) / 2;
+  }
   if (count) {
     r.syscalls = strace ? r0 : readPerfCounts(count.events, countFile);
     r.syscallsPerQuery = r.syscalls.total / r.completed;

@@ -47,7 +47,7 @@ export function renderSuite(result) {
   // Rows forwarding every query to bind9: what the upstream did per client query.
   const upstreamMd = Object.values(result.rows)
     .filter((r) => r.median && Number.isFinite(r.median.upstreamCpuUs))
-    .map((r) => [r.label, fmt((r.median.udpInPerQuery - 2) / 2, 2), fmt(r.median.upstreamCpuUs, 1), fmt(r.median.cpuUs + r.median.upstreamCpuUs, 1)]);
+    .map((r) => [r.label, fmt(r.median.upstreamQueries, 2), fmt(r.median.upstreamCpuUs, 1), fmt(r.median.cpuUs + r.median.upstreamCpuUs, 1)]);
   const nvd = Object.values(result.nativeVsDgram ?? {}).map((x) => [x.label, fmt(x.qps, 2), fmt(x.cpu, 2), fmt(x.cpuEqual, 2)]);
   const sc = result.syscalls ?? {};
   const perQ = (run, name) => (run?.counts && run.completed ? run.counts[name] / run.completed : NaN);
@@ -85,7 +85,7 @@ Ratios, median of the per-run ratios (each pair measured back to back); targets 
 
 ${table(['ratio', 'measured', 'target'], ratioMd)}
 
-${upstreamMd.length ? `Forwarding without cache: the upstream's share at saturation (medians). Upstream queries per client query are (UDP datagrams the machine received − 2) / 2 from \`/proc/net/snmp\` (below 1: identical questions in flight shared one upstream query); bind9's CPU is its utime+stime over the run per client query answered. Server and bind9 share one CPU, so their sum bounds the QPS.
+${upstreamMd.length ? `Forwarding without cache: the upstream's share at saturation (medians). Upstream queries per client query come from the UDP datagrams the machine received (\`/proc/net/snmp\`): each forwarded query adds two to the client's query and reply (below 1: identical questions in flight shared one upstream query); bind9's CPU is its utime+stime over the run per client query answered. Server and bind9 share one CPU, so their sum bounds the QPS.
 
 ${table(['row', 'upstream queries per client query', 'bind9 CPU µs per client query', 'server + bind9 µs'], upstreamMd)}
 
