@@ -92,6 +92,33 @@ test('many UDP clients at once: forwarded through a few upstream sockets, every 
   assert.equal(forwarder(srv).upstreams[0]!.udp.size, 0, 'stopping the server closes the pool');
 });
 
+test('a burst of one question from many UDP clients: one query upstream, every client gets the answer with its own ID', async () => {
+  const up = await startUpstream({ records: RECORDS, hold: true });
+  const srv = await startServer(`{ chain: [{ forward: { to: ["${up.address}"] } }] }`);
+  try {
+    const ids = Array.from({ length: 30 }, (_, i) => 1000 + i);
+    const pending = ids.map((id) => srv.udp('www.example.org', 'A', { id }));
+    // Should an assertion below fail, the replies that never come must not be unhandled rejections.
+    for (const p of pending) p.catch(() => {});
+    const fwd = forwarder(srv);
+    const asked = () => up.queries.filter((q) => q.name === 'www.example.org').length;
+    for (let i = 0; i < 5000 && (fwd.stats.merged < ids.length - 1 || asked() === 0); i++) await new Promise((r) => setImmediate(r));
+    assert.equal(fwd.stats.merged, ids.length - 1, 'every query after the first waits for its reply');
+    assert.equal(asked(), 1);
+    up.release();
+    const replies = await Promise.all(pending);
+    replies.forEach((r, i) => {
+      assert.equal(r.msg!.id, ids[i]);
+      assert.deepEqual(r.msg!.answers!.map((a) => a.data), ['192.0.2.1']);
+    });
+    assert.match(await srv.app.metrics.registry.metrics(), new RegExp(`^skydns_forward_merged_total ${ids.length - 1}$`, 'm'));
+  } finally {
+    up.release();
+    await srv.stop();
+    await up.stop();
+  }
+});
+
 test('loop detection at start: an upstream that relays back to this server is found and not used', async () => {
   let target = 0;
   let ready!: () => void;
