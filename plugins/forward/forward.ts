@@ -17,8 +17,9 @@ import { UpstreamError } from './udp.js';
 import { udpPathFor } from '../../src/server/udp/choose.js';
 import type { UpstreamAddress } from './upstreams.js';
 
-/** A first UDP try in flight that identical queries can share. */
+/** A first UDP try in flight that identical queries can share, under `key` in `Forwarder.pending`. */
 interface Pending {
+  readonly key: string;
   readonly up: Upstream;
   readonly reply: Promise<Buffer>;
 }
@@ -193,39 +194,39 @@ export class Forwarder implements Plugin {
     if (shared) return this.follow(shared, req, list, t);
     const t0 = performance.now();
     this.m.sent(up.name);
-    const reply = up.exchange(query, 'udp', Math.min(this.tryTimeoutMs, this.timeoutMs));
-    const own: Pending = { up, reply };
+    const own: Pending = { key, up, reply: up.exchange(query, 'udp', Math.min(this.tryTimeoutMs, this.timeoutMs)) };
     this.pending.set(key, own);
-    // These callbacks were registered first, so they end the sharing before any follower's run.
-    return reply.then(
-      (wire) => {
-        if (this.pending.get(key) === own) this.pending.delete(key);
-        const r = this.accept(up, req, wire, t0, t);
-        return r ? this.release(r) : this.rest(req, list, t, 1);
-      },
-      (err) => {
-        if (this.pending.get(key) === own) this.pending.delete(key);
-        this.attemptFailed(up, req, err);
-        return this.rest(req, list, t, 1);
-      },
-    );
+    return this.first(own, req, list, t, t0, true);
   }
 
-  /**
-   * A query identical to one whose first try is in flight: it takes that
-   * reply, fitted to its own ID and spelling. The attempt was counted once,
-   * by the query that sent it; if it fails or is not an answer (REFUSED,
-   * malformed), this query goes on with its own tries.
-   */
+  /** A query identical to one whose first try is in flight: it takes that reply (see first()). */
   private follow(shared: Pending, req: Request, list: Upstream[], t: Tries): Promise<Reply> {
     this.stats.merged++;
     this.m.merged();
-    return shared.reply.then(
+    return this.first(shared, req, list, t, 0, false);
+  }
+
+  /**
+   * How a first try ends for one query: the reply fitted to its own ID and
+   * spelling, or its further tries after a failure, REFUSED or a malformed
+   * reply. `sent`: the query that sent it, which alone counts the attempt
+   * (health, metrics) and ends the sharing; its callbacks were registered
+   * first, so they run before any follower's.
+   */
+  private first(p: Pending, req: Request, list: Upstream[], t: Tries, t0: number, sent: boolean): Promise<Reply> {
+    return p.reply.then(
       (wire) => {
-        const r = this.accept(shared.up, req, wire, 0, t, false);
+        if (sent) this.pending.delete(p.key);
+        const r = this.accept(p.up, req, wire, t0, t, sent);
         return r ? this.release(r) : this.rest(req, list, t, 1);
       },
-      () => this.rest(req, list, t, 1),
+      (err) => {
+        if (sent) {
+          this.pending.delete(p.key);
+          this.attemptFailed(p.up, req, err);
+        }
+        return this.rest(req, list, t, 1);
+      },
     );
   }
 
