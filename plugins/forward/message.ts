@@ -10,7 +10,7 @@
  */
 import { randomFillSync } from 'node:crypto';
 import { allocReply } from '../../src/dns/index.js';
-import { scanRecords, skipName } from '../../src/dns/wire-answer.js';
+import { scanRecords, skipName, withoutOpt } from '../../src/dns/wire-answer.js';
 import type { Request } from '../../src/plugin.js';
 
 // Random IDs are drawn from a refilled pool: one CSPRNG call per 512 queries.
@@ -118,14 +118,7 @@ export function toClientWire(reply: Buffer, req: Request): Buffer {
   if (qnameEnd !== req.qnameEnd) throw new RangeError('reply question does not match the query');
   const off = qnameEnd + 4;
   if (off > reply.length) throw new RangeError('question runs past the end');
-  const { end, optStart, optEnd } = scanRecords(reply, off);
-  const out = allocReply(end - (optStart < 0 ? 0 : optEnd - optStart));
-  if (optStart < 0) reply.copy(out, 0, 0, end);
-  else {
-    reply.copy(out, 0, 0, optStart);
-    reply.copy(out, optStart, optEnd, end);
-    out.writeUInt16BE(reply.readUInt16BE(10) - 1, 10);
-  }
+  const out = withoutOpt(reply, scanRecords(reply, off), allocReply);
   out.writeUInt16BE(req.id, 0);
   out[2] = req.rd ? out[2]! | 0x01 : out[2]! & 0xfe;
   req.raw.copy(out, 12, 12, qnameEnd);

@@ -115,6 +115,24 @@ export function scanRecords(buf: Buffer, off: number, ttlOffsets?: number[]): Re
 }
 
 /**
+ * The first `scan.end` bytes of `buf` without its OPT record (ARCOUNT one
+ * less), in a buffer from `alloc`: what scanRecords found, cut once.
+ */
+export function withoutOpt(buf: Buffer, scan: RecordScan, alloc: (len: number) => Buffer): Buffer {
+  const { end, optStart, optEnd } = scan;
+  if (optStart < 0) {
+    const out = alloc(end);
+    buf.copy(out, 0, 0, end);
+    return out;
+  }
+  const out = alloc(end - (optEnd - optStart));
+  buf.copy(out, 0, 0, optStart);
+  buf.copy(out, optStart, optEnd, end);
+  out.writeUInt16BE(buf.readUInt16BE(10) - 1, 10);
+  return out;
+}
+
+/**
  * Indexes an encoded reply. Any OPT record is cut off (with ARCOUNT fixed) so
  * the server can add the one that fits each client. Throws RangeError on a malformed buffer.
  */
@@ -130,9 +148,7 @@ export function prepareWire(buf: Buffer): WireAnswer {
     if (off > buf.length) throw new RangeError('question runs past the end');
   }
   const ttlOffsets: number[] = [];
-  const { end, optStart, optEnd } = scanRecords(buf, off, ttlOffsets);
-  const wire = optStart < 0 ? Buffer.from(buf.subarray(0, end)) : Buffer.concat([buf.subarray(0, optStart), buf.subarray(optEnd, end)]);
-  if (optStart >= 0) wire.writeUInt16BE(buf.readUInt16BE(10) - 1, 10);
+  const wire = withoutOpt(buf, scanRecords(buf, off, ttlOffsets), (len) => Buffer.allocUnsafe(len));
   const flags = wire.readUInt16BE(2);
   return { wire, ttlOffsets, qnameEnd, rcode: flags & 0xf, truncated: (flags & 0x0200) !== 0 };
 }
